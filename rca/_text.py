@@ -1,0 +1,37 @@
+"""Making attacker-controlled text safe for the terminal and Markdown.
+
+Log fields (user agents, paths, error messages) come from the internet. HTML escaping is
+Jinja2's job (autoescape); this module covers the other two outputs.
+"""
+
+from __future__ import annotations
+
+import re
+
+# C0/C1 control characters (incl. ESC, which starts ANSI sequences) and DEL.
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def terminal_safe(text: str) -> str:
+    """Replace control characters (ANSI escapes, backspaces, CR) by a visible ``\\xNN``.
+
+    Examples
+    --------
+    >>> terminal_safe("ok\\x1b[31mred")
+    'ok\\\\x1b[31mred'
+    """
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~])")
+
+
+def markdown_safe(text: str) -> str:
+    """Escape Markdown and HTML metacharacters so log text can't inject links, images or tags.
+
+    Examples
+    --------
+    >>> markdown_safe("[x](http://e) <b>")
+    '\\\\[x\\\\]\\\\(http://e\\\\) \\\\<b\\\\>'
+    """
+    return _MD_SPECIAL.sub(r"\\\1", terminal_safe(text).replace("\n", " "))

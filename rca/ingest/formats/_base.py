@@ -1,0 +1,57 @@
+"""What a log format is: a sniffer and a vectorised parser over a column of lines.
+
+The reading machinery (``rca.ingest._logs``) splits files into chunks of lines and hands
+each chunk to a format's parser as a ``pl.Series`` of strings. Parsers are vectorised
+(regexes and splits in Polars, no Python loop per line) because ingest speed is a
+product requirement.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import polars as pl
+
+#: Values of the ``_kind`` column a parser returns, one per input line.
+REQUEST, MALFORMED, OTHER = 0, 1, 2
+
+#: The column parsers add to say what each line was.
+KIND = "_kind"
+
+
+class LogFormat(Protocol):
+    """A log format rca can read.
+
+    ``name`` is what users pass as ``format=`` / ``--format``.
+    """
+
+    name: str
+    description: str
+
+    def sniff(self, lines: list[str]) -> float:
+        """Share (0..1) of these non-blank sample lines from a file's start that this format parses.
+
+        Must never raise. Detection picks the format with the highest share; ties go to the
+        format registered first, so more specific formats are registered before general ones.
+        """
+        ...
+
+    def parse(self, lines: pl.Series, state: ParseState) -> pl.DataFrame:
+        """Parse one chunk of lines (String series without line terminators).
+
+        Returns a frame with exactly ``lines.len()`` rows, in the same order, holding the
+        columns of ``rca._schema.REQUEST_FIELDS`` (any subset; the rest become null) plus
+        ``_kind`` (UInt8: REQUEST, MALFORMED or OTHER). Blank lines are OTHER. Must never
+        raise on any input. Field values on non-REQUEST rows are ignored.
+        """
+        ...
+
+
+@dataclass
+class ParseState:
+    """Mutable per-file state carried from one chunk to the next (e.g. CloudFront's
+    ``#Fields:`` header). Each file gets a fresh one."""
+
+    path: str
+    values: dict[str, Any] = field(default_factory=dict)
