@@ -66,11 +66,13 @@ def vega_javascript() -> str:
     import altair as alt
     import vl_convert
 
+    # The stubs require ``snippet``, but None (the default snippet) is what we want.
+    bundle: Any = vl_convert.javascript_bundle
     version = ".".join(alt.SCHEMA_VERSION.lstrip("v").split(".")[:2])
     try:
-        js = vl_convert.javascript_bundle(None, vl_version=version)
+        js = bundle(None, vl_version=version)
     except (RuntimeError, ValueError):  # vl-convert without Altair's exact version
-        js = vl_convert.javascript_bundle(None)
+        js = bundle(None)
     # The bundle is inlined in a <script> element: nothing in it may end the element.
     js = re.sub(r"</(script)", r"<\\/\1", js, flags=re.IGNORECASE)
     return js.replace("<!--", "<\\!--")
