@@ -1,0 +1,458 @@
+"""``rca.analyze``: the whole pipeline, from inputs to a :class:`~rca._result.Result`.
+
+Data flow (DESIGN.md): requests (lazy) -> failure definition -> buckets -> episodes ->
+candidates (metric series, segments, heavy clients, log patterns) -> evidence -> one
+ranking + ruled-out suspects -> Result. The requests frame stays lazy until bucketing; the
+candidate builders that need per-request attributes read one slim projection of it.
+"""
+
+from __future__ import annotations
+
+import time as _time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from rca._bucket import Buckets, bucket_requests, choose_bucket, parse_bucket
+from rca._detect import EpisodeDetector, episodes_frame
+from rca._errors import ParameterError
+from rca._failure import hung_thresholds, with_failures
+from rca._progress import SILENT, Progress
+from rca._rank import cause_series_frame, causes_frame, rank, ruled_out_frame
+from rca._result import (
+    DATA_QUALITY,
+    EPISODES,
+    RULED_OUT,
+    SEGMENTS,
+    TIMELINE,
+    Diagnostics,
+    Provenance,
+    Result,
+)
+from rca._schema import FILE_QUALITY, METRICS, REQUESTS, UTC_TS, conform
+from rca._version import __version__
+from rca.candidates._base import Candidate, Context
+from rca.candidates._metrics import metric_candidates, series_label, wide_to_long
+
+PathLike = str | Path
+
+#: Symptoms that are failure kinds of the requests (besides any metric series name).
+_KIND_SYMPTOMS = {
+    "failure_rate": "failures",
+    "5xx": "fail_5xx",
+    "429": "fail_429",
+    "aborted": "fail_aborted",
+    "hung": "fail_hung",
+}
+
+
+def analyze(
+    logs: PathLike | Sequence[PathLike] | pl.LazyFrame | pl.DataFrame | None = None,
+    metrics: PathLike | Sequence[PathLike] | pl.DataFrame | None = None,
+    *,
+    symptom: str = "failure_rate",
+    bucket: str | int | timedelta | None = None,
+    failure: str | None = None,
+    since: datetime | str | None = None,
+    until: datetime | str | None = None,
+    format: str = "auto",
+    progress: Progress = SILENT,
+    command: str | None = None,
+) -> Result:
+    """Find the error episodes and rank their likely causes.
+
+    Parameters
+    ----------
+    logs
+        Log files, folders or globs (any supported format, or Parquet from ``rca ingest``),
+        or a requests frame (``rca.read_logs`` output).
+    metrics
+        Metrics files, folders or globs, or a metrics frame (long form ``ts, metric,
+        labels, value``, or wide: a time column plus one column per series).
+    symptom
+        ``failure_rate`` (default), a failure kind (``5xx``, ``429``, ``aborted``,
+        ``hung``), or the name of a metric series to detect episodes on.
+    bucket
+        Bucket width (``"1m"``, seconds, timedelta); chosen from the window by default.
+    failure
+        Failure definition replacing the default, e.g. ``"status >= 500 or duration_s > 30"``.
+    since, until
+        Restrict the analysis to this window (datetimes or ISO strings; UTC if naive).
+    format
+        Log format name, or ``"auto"`` to detect it per file.
+    progress
+        Receives progress of the long stages.
+    command
+        The command line, recorded in the result's provenance.
+
+    Returns
+    -------
+    Result
+        Episodes, ranked causes, ruled-out suspects, segments and data quality.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> from datetime import datetime, timedelta, UTC
+    >>> t0 = datetime(2021, 4, 1, tzinfo=UTC)
+    >>> reqs = pl.DataFrame({"ts": [t0 + timedelta(seconds=i) for i in range(3600)],
+    ...                      "status": [200] * 3600})
+    >>> rca_result = analyze(reqs)
+    >>> rca_result.episodes.height
+    0
+    """
+    started = _time.perf_counter()
+    t_since, t_until = _when(since, "since"), _when(until, "until")
+    requests, log_quality = _load_logs(logs, format, progress)
+    metric_frame, metric_quality = _load_metrics(metrics, progress)
+    if requests is None and metric_frame is None:
+        raise ParameterError("nothing to analyse: give logs, metrics or both")
+    if requests is not None:
+        if t_since is not None:
+            requests = requests.filter(pl.col("ts") >= t_since)
+        if t_until is not None:
+            requests = requests.filter(pl.col("ts") < t_until)
+    if metric_frame is not None:
+        if t_since is not None:
+            metric_frame = metric_frame.filter(pl.col("ts") >= t_since)
+        if t_until is not None:
+            metric_frame = metric_frame.filter(pl.col("ts") < t_until)
+
+    # -- window and bucket ------------------------------------------------------------
+    progress.start("bucketing requests")
+    bounds = []
+    if requests is not None:
+        b = requests.select(pl.col("ts").min().alias("a"), pl.col("ts").max().alias("b"))
+        row = b.collect().row(0)
+        if row[0] is not None:
+            bounds.append(row)
+    if metric_frame is not None and metric_frame.height:
+        bounds.append((metric_frame["ts"].min(), metric_frame["ts"].max()))
+    if not bounds:
+        raise ParameterError(
+            "no data in the window: the inputs are empty or --since/--until exclude them all"
+        )
+    start = t_since or min(a for a, _ in bounds)
+    end = t_until or max(b for _, b in bounds)
+    window_s = max(1.0, (end - start).total_seconds())
+    bucket_s = parse_bucket(bucket) if bucket is not None else choose_bucket(window_s)
+    start = _floor(start, bucket_s)
+    end_excl = end + timedelta(microseconds=1)
+    n = max(1, int(np.ceil((end_excl - start).total_seconds() / bucket_s)))
+
+    # -- requests -> buckets ----------------------------------------------------------
+    if requests is not None:
+        hung = hung_thresholds(requests)
+        flagged = with_failures(requests, hung=hung, failure=failure)
+        buckets = bucket_requests(flagged, bucket_seconds=bucket_s)
+    else:
+        flagged = None
+        buckets = Buckets(
+            pl.DataFrame(schema={"ts": UTC_TS}),
+            pl.DataFrame(schema={"ts": UTC_TS, "bin": pl.UInt8(), "count": pl.Int64()}),
+            bucket_s,
+        )
+    grid = (
+        buckets.grid(start, start + timedelta(seconds=bucket_s * n))
+        if requests is not None
+        else None
+    )
+    progress.done()
+
+    # -- symptom -> episodes ----------------------------------------------------------
+    progress.start("detecting episodes")
+    start_s = start.timestamp()
+    ts_s = start_s + bucket_s * np.arange(n, dtype=float)
+    metric_cands: list[Candidate] = []
+    if metric_frame is not None:
+        metric_cands = metric_candidates(
+            metric_frame, start_s=start_s, n=n, bucket_seconds=bucket_s
+        )
+    detector = EpisodeDetector()
+    if symptom in _KIND_SYMPTOMS:
+        if grid is None:
+            raise ParameterError(
+                f"symptom {symptom!r} needs logs; without logs pick a metric series "
+                "as the symptom (symptom=NAME)"
+            )
+        fail = grid[_KIND_SYMPTOMS[symptom]].to_numpy().astype(float)
+        req = grid["requests"].to_numpy().astype(float)
+        detector.fit(fail, req)
+        rate = np.where(req > 0, fail / np.maximum(req, 1), 0.0)
+        episodes = episodes_frame(detector, grid.with_columns(failures=pl.Series(fail)), bucket_s)
+    else:
+        match = [c for c in metric_cands if symptom in (c.label, c.metric)]
+        if not match:
+            known = sorted({c.metric or "" for c in metric_cands})[:10]
+            raise ParameterError(
+                f"symptom {symptom!r}: no such metric series; use failure_rate, 5xx, 429, "
+                f"aborted, hung or one of: {', '.join(known) or '(no metrics given)'}"
+            )
+        sym = match[0]
+        metric_cands = [c for c in metric_cands if c.key != sym.key]
+        y = sym.series
+        detector.fit(y)
+        rate = np.nan_to_num(y, nan=float(np.nanmedian(y)))
+        req = grid["requests"].to_numpy().astype(float) if grid is not None else np.ones(n)
+        fail = rate
+        episodes = _value_episodes(detector, ts_s, bucket_s, y)
+    progress.done()
+
+    ctx = Context(
+        ts_s=ts_s,
+        requests=req,
+        failures=fail,
+        rate=rate,
+        episodes=tuple((e.start, e.end) for e in detector.episodes_),
+        bucket_seconds=bucket_s,
+        baseline_rate=float(detector.baseline_) if symptom in _KIND_SYMPTOMS else 0.0,
+    )
+
+    # -- candidates -> ranking --------------------------------------------------------
+    cands: list[Candidate] = list(metric_cands)
+    segments = pl.DataFrame(schema=SEGMENTS)
+    if ctx.episodes and flagged is not None:
+        progress.start("building candidates")
+        extra, segments = _request_candidates(flagged, ctx, start_s, n)
+        cands.extend(extra)
+        progress.done()
+    progress.start("ranking candidates", total=len(cands))
+    if ctx.episodes and cands:
+        scored = rank(cands, ctx)
+        causes = causes_frame(scored, ctx)
+        ruled_out = ruled_out_frame(scored)
+        cause_series = cause_series_frame(scored, ctx)
+    else:
+        causes = causes_frame([], ctx)
+        ruled_out = pl.DataFrame(schema=RULED_OUT)
+        cause_series = cause_series_frame([], ctx)
+    progress.done()
+
+    timeline = _timeline(grid, ts_s, rate)
+    quality = pl.concat(
+        [
+            log_quality.with_columns(pl.lit("logs").alias("input")),
+            metric_quality.with_columns(pl.lit("metrics").alias("input")),
+        ],
+        how="diagonal_relaxed",
+    )
+    quality = conform(quality, DATA_QUALITY)
+    params = {
+        "bucket": f"{bucket_s}s",
+        "failure": failure or "default",
+        "format": format,
+        "since": "" if t_since is None else t_since.isoformat(),
+        "symptom": symptom,
+        "until": "" if t_until is None else t_until.isoformat(),
+    }
+    inputs = tuple(
+        (Path(str(r["source"])).name, int(r["bytes"] or 0))
+        for r in quality.iter_rows(named=True)
+        if r["source"]
+    )
+    provenance = Provenance(
+        version=__version__,
+        command=command or "rca.analyze(...)",
+        parameters=tuple(sorted(params.items())),
+        inputs=inputs,
+        generated_at=datetime.now(UTC),
+    )
+    diagnostics = Diagnostics(
+        metric_series=len(metric_cands) + (0 if symptom in _KIND_SYMPTOMS else 1)
+        if metric_frame is not None
+        else 0,
+        log_gaps=int((grid["requests"] == 0).sum()) if grid is not None else 0,
+        metric_gaps=_metric_gaps(metric_cands),
+        clock_skew_s=None,
+        notes=(f"analysis took {_time.perf_counter() - started:.1f} s",),
+    )
+    return Result(
+        episodes=episodes,
+        causes=causes,
+        ruled_out=ruled_out,
+        segments=segments,
+        data_quality=quality,
+        timeline=timeline,
+        cause_series=cause_series,
+        window=(start, start + timedelta(seconds=bucket_s * n)),
+        bucket_seconds=bucket_s,
+        provenance=provenance,
+        diagnostics=diagnostics,
+    )
+
+
+def _request_candidates(
+    flagged: pl.LazyFrame, ctx: Context, start_s: float, n: int
+) -> tuple[list[Candidate], pl.DataFrame]:
+    """Segments, heavy clients and log patterns, from one slim projection of the requests."""
+    from rca.candidates._clients import client_candidates
+    from rca.candidates._patterns import pattern_candidates
+    from rca.candidates._segments import SEGMENT_DIMS, segment_candidates
+
+    schema = flagged.collect_schema()
+    cols = [
+        c for c in (*SEGMENT_DIMS, "client_ip", "client_prefix", "error_message") if c in schema
+    ]
+    slim = (
+        flagged.select(
+            ((pl.col("ts").dt.epoch("us") / 1e6 - start_s) // ctx.bucket_seconds)
+            .cast(pl.Int32)
+            .alias("_i"),
+            "failed",
+            *[pl.col(c).cast(pl.String) for c in cols],
+        )
+        .filter((pl.col("_i") >= 0) & (pl.col("_i") < n))
+        .collect()
+    )
+    in_ep = pl.Series("_ep", ctx.in_episode)
+    slim = slim.with_columns(in_ep.gather(slim["_i"]).alias("_ep"))
+    seg_cands, segments = segment_candidates(slim, ctx)
+    return [*seg_cands, *client_candidates(slim, ctx), *pattern_candidates(slim, ctx)], segments
+
+
+def _value_episodes(
+    detector: EpisodeDetector, ts_s: np.ndarray, bucket_s: int, y: np.ndarray
+) -> pl.DataFrame:
+    rows = []
+    for ep in detector.episodes_:
+        seg = y[ep.start : ep.end]
+        rows.append(
+            {
+                "start": datetime.fromtimestamp(ts_s[ep.start], tz=UTC),
+                "end": datetime.fromtimestamp(ts_s[ep.end - 1] + bucket_s, tz=UTC),
+                "requests": 0,
+                "failures": 0,
+                "failure_rate": float(np.nanmean(seg)),
+                "baseline_rate": float(detector.baseline_),
+                "excess_failures": ep.excess,
+            }
+        )
+    return pl.DataFrame(rows, schema=EPISODES) if rows else pl.DataFrame(schema=EPISODES)
+
+
+def _timeline(grid: pl.DataFrame | None, ts_s: np.ndarray, symptom: np.ndarray) -> pl.DataFrame:
+    ts = pl.Series("ts", (ts_s * 1e6).astype(np.int64)).cast(UTC_TS)
+    if grid is None:
+        frame = pl.DataFrame({"ts": ts, "symptom": symptom})
+    else:
+        frame = grid.select("ts", "requests", "failures", "failure_rate").with_columns(
+            pl.Series("symptom", symptom, dtype=pl.Float64)
+        )
+    return conform(frame, TIMELINE)
+
+
+def _metric_gaps(cands: list[Candidate]) -> int:
+    """Missing buckets inside each series' own span, summed."""
+    total = 0
+    for c in cands:
+        ok = np.flatnonzero(np.isfinite(c.series))
+        if ok.size:
+            total += int((~np.isfinite(c.series[ok[0] : ok[-1] + 1])).sum())
+    return total
+
+
+def _floor(ts: datetime, step: int) -> datetime:
+    epoch = ts.timestamp()
+    return datetime.fromtimestamp(epoch - epoch % step, tz=UTC)
+
+
+def _when(value: datetime | str | None, name: str) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            raise ParameterError(
+                f"{name} {value!r}: not an ISO time; write e.g. 2021-04-01T10:00:00Z"
+            ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _is_paths(value: Any) -> bool:
+    if isinstance(value, str | Path):
+        return True
+    return isinstance(value, Sequence) and all(isinstance(v, str | Path) for v in value)
+
+
+def _load_logs(logs: Any, fmt: str, progress: Progress) -> tuple[pl.LazyFrame | None, pl.DataFrame]:
+    empty_q = pl.DataFrame(schema=FILE_QUALITY)
+    if logs is None:
+        return None, empty_q
+    if isinstance(logs, pl.DataFrame | pl.LazyFrame):
+        lf = logs.lazy()
+        schema = lf.collect_schema()
+        if "ts" not in schema:
+            raise ParameterError("logs frame: no 'ts' column; pass the output of rca.read_logs")
+        lf = lf.select(
+            [
+                (pl.col(c) if c in schema else pl.lit(None)).cast(t).alias(c)
+                for c, t in REQUESTS.items()
+            ]
+        )
+        count = lf.select(pl.len()).collect().item()
+        q = pl.DataFrame(
+            {
+                "source": ["<frame>"],
+                "format": ["frame"],
+                "bytes": [0],
+                "lines": [count],
+                "records": [count],
+                "malformed": [0],
+                "other": [0],
+                "invalid_utf8": [0],
+                "out_of_order": [0],
+                "samples": [[]],
+            },
+            schema=FILE_QUALITY,
+        )
+        return lf, q
+    if not _is_paths(logs):
+        raise ParameterError(f"logs: expected paths or a requests frame, got {type(logs).__name__}")
+    from rca.ingest import parse_logs
+
+    paths = [str(logs)] if isinstance(logs, str | Path) else [str(p) for p in logs]
+    parsed = parse_logs(paths, format=fmt, progress=progress)
+    return parsed.requests.lazy(), conform(parsed.quality, FILE_QUALITY)
+
+
+def _load_metrics(metrics: Any, progress: Progress) -> tuple[pl.DataFrame | None, pl.DataFrame]:
+    empty_q = pl.DataFrame(schema=FILE_QUALITY)
+    if metrics is None or (isinstance(metrics, list | tuple) and not metrics):
+        return None, empty_q
+    if isinstance(metrics, pl.LazyFrame):
+        metrics = metrics.collect()
+    if isinstance(metrics, pl.DataFrame):
+        return as_long_metrics(metrics), empty_q
+    if not _is_paths(metrics):
+        raise ParameterError(
+            f"metrics: expected paths or a metrics frame, got {type(metrics).__name__}"
+        )
+    from rca.ingest import parse_metrics
+
+    paths = [str(metrics)] if isinstance(metrics, str | Path) else [str(p) for p in metrics]
+    parsed = parse_metrics(paths, progress=progress)
+    return conform(parsed.metrics, METRICS), conform(parsed.quality, FILE_QUALITY)
+
+
+def as_long_metrics(frame: pl.DataFrame) -> pl.DataFrame:
+    """A metrics frame in long form (METRICS), from long or wide input."""
+    if {"metric", "value"} <= set(frame.columns) and "ts" in frame.columns:
+        out = frame
+        if "labels" not in out.columns:
+            out = out.with_columns(pl.lit("").alias("labels"))
+        out = out.with_columns(pl.col("labels").fill_null(""))
+        ts = out.schema["ts"]
+        if isinstance(ts, pl.Datetime) and ts.time_zone is None:
+            out = out.with_columns(pl.col("ts").dt.replace_time_zone("UTC"))
+        return conform(out, METRICS)
+    return wide_to_long(frame)
+
+
+__all__ = ["analyze", "as_long_metrics", "series_label"]

@@ -1,0 +1,230 @@
+"""Symptom series -> episodes: when did it break, and how badly?
+
+Sits after bucketing (``rca._bucket``) and before the candidates. Two symptom shapes:
+
+* **counts** (the default: failures out of requests per bucket). The baseline is a pooled
+  failure rate, made robust by iteratively excluding buckets that are significantly above
+  it. Each bucket is tested with the binomial tail ``P(X >= failures | requests, baseline)``,
+  so 3 failures out of 40 requests is judged as the small sample it is, and a traffic
+  burst with an unchanged failure rate raises nothing.
+* **values** (any metric chosen as the symptom): robust z-scores against the median/MAD.
+
+Hysteresis works on runs: a bucket is *elevated* under a lenient test; runs of elevated
+buckets, merged across short gaps, become an episode only if the run *as a whole* passes a
+strict test and lasts long enough. A lone noisy bucket never opens an episode, while a
+long, modest excess (the April 2021 "under 3% failed") does, because its evidence adds up.
+Severity is the excess: failures above what the baseline rate predicts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from rca._errors import ParameterError
+from rca._result import EPISODES
+from rca._schema import UTC_TS
+
+
+@dataclass(frozen=True)
+class Episode:
+    """One episode as bucket indices ``[start, end)`` and its severity."""
+
+    start: int
+    end: int
+    excess: float
+    pvalue: float
+
+
+class EpisodeDetector:
+    """Find episodes in a per-bucket symptom series (scikit-learn estimator shape).
+
+    Parameters
+    ----------
+    alpha_elevated
+        One-bucket significance under which a bucket counts as elevated (extends episodes).
+    alpha_episode
+        Significance the whole run must reach to become an episode (opens episodes). Small
+        because a day has ~1500 buckets and a quiet day must give none.
+    min_ratio
+        An elevated bucket's rate must also be at least this multiple of the baseline:
+        significance alone would flag negligible shifts on very high traffic.
+    min_buckets
+        Minimum episode length, in buckets.
+    max_gap
+        Runs separated by at most this many quiet buckets merge into one episode.
+    z_elevated, z_episode
+        Robust z thresholds used instead of the tests for a value (metric) symptom.
+
+    Attributes
+    ----------
+    baseline_
+        Baseline failure rate (counts) or median (values).
+    scale_
+        Robust scale (values only; 0 for counts).
+    elevated_
+        Boolean array, one per bucket.
+    episodes_
+        List of :class:`Episode`, in time order.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> req = np.full(60, 200)
+    >>> fail = np.full(60, 1); fail[20:30] = 40
+    >>> [(e.start, e.end) for e in EpisodeDetector().fit(fail, req).episodes_]
+    [(20, 30)]
+    """
+
+    def __init__(
+        self,
+        *,
+        alpha_elevated: float = 1e-2,
+        alpha_episode: float = 1e-9,
+        min_ratio: float = 2.0,
+        min_buckets: int = 2,
+        max_gap: int = 2,
+        z_elevated: float = 3.0,
+        z_episode: float = 6.0,
+    ) -> None:
+        self.alpha_elevated = alpha_elevated
+        self.alpha_episode = alpha_episode
+        self.min_ratio = min_ratio
+        self.min_buckets = min_buckets
+        self.max_gap = max_gap
+        self.z_elevated = z_elevated
+        self.z_episode = z_episode
+
+    def fit(self, symptom: np.ndarray, requests: np.ndarray | None = None) -> EpisodeDetector:
+        """Detect episodes.
+
+        Parameters
+        ----------
+        symptom
+            Failures per bucket when ``requests`` is given, else the symptom's values
+            (NaN for missing buckets).
+        requests
+            Requests per bucket, or None for a value symptom.
+        """
+        if not 0 < self.alpha_episode <= self.alpha_elevated < 1:
+            raise ParameterError("need 0 < alpha_episode <= alpha_elevated < 1")
+        if self.min_buckets < 1 or self.max_gap < 0:
+            raise ParameterError("min_buckets must be >= 1 and max_gap >= 0")
+        y = np.asarray(symptom, dtype=float)
+        if requests is None:
+            self._fit_values(y)
+        else:
+            self._fit_counts(y, np.asarray(requests, dtype=float))
+        return self
+
+    # -- counts ---------------------------------------------------------------------------
+
+    def _fit_counts(self, failures: np.ndarray, requests: np.ndarray) -> None:
+        from scipy.stats import binom
+
+        n = np.maximum(requests, 0)
+        f = np.clip(failures, 0, n)
+        total = n.sum()
+        keep = n > 0
+        p0 = 0.0
+        for _ in range(6):
+            # Pool over the buckets not (yet) judged abnormal; the strongly elevated ones
+            # would otherwise inflate the baseline and hide themselves.
+            p0 = f[keep].sum() / max(n[keep].sum(), 1.0)
+            p0 = min(max(p0, 0.5 / max(total, 1.0)), 0.5)
+            pv = binom.sf(f - 1, n, p0)
+            new_keep = (n > 0) & ~((pv < 1e-3) & (f > self.min_ratio * n * p0))
+            if np.array_equal(new_keep, keep):
+                break
+            keep = new_keep
+        pv = binom.sf(f - 1, n, p0)
+        elevated = (n > 0) & (pv < self.alpha_elevated) & (f >= self.min_ratio * n * p0)
+        self.baseline_ = float(p0)
+        self.scale_ = 0.0
+        self.elevated_ = elevated
+        self.pvalues_ = pv
+        episodes = []
+        for s, e in self._runs(elevated):
+            fs, ns = f[s:e].sum(), n[s:e].sum()
+            p = float(binom.sf(fs - 1, ns, p0))
+            if e - s >= self.min_buckets and p < self.alpha_episode:
+                episodes.append(Episode(s, e, float(fs - ns * p0), p))
+        self.episodes_ = episodes
+
+    # -- values ---------------------------------------------------------------------------
+
+    def _fit_values(self, y: np.ndarray) -> None:
+        ok = np.isfinite(y)
+        if not ok.any():
+            self.baseline_, self.scale_ = 0.0, 0.0
+            self.elevated_ = np.zeros(len(y), dtype=bool)
+            self.pvalues_ = np.ones(len(y))
+            self.episodes_ = []
+            return
+        med = float(np.median(y[ok]))
+        mad = float(np.median(np.abs(y[ok] - med))) * 1.4826
+        q75, q25 = np.percentile(y[ok], [75, 25])
+        scale = max(mad, (q75 - q25) / 1.349, 1e-9 * (abs(med) + 1.0))
+        z = np.where(ok, (y - med) / scale, 0.0)
+        elevated = z > self.z_elevated
+        self.baseline_, self.scale_ = med, scale
+        self.elevated_ = elevated
+        self.pvalues_ = np.where(elevated, 0.0, 1.0)
+        episodes = []
+        for s, e in self._runs(elevated):
+            if e - s >= self.min_buckets and float(np.max(z[s:e])) > self.z_episode:
+                seg = y[s:e][np.isfinite(y[s:e])]
+                episodes.append(Episode(s, e, float(np.sum(seg - med)), 0.0))
+        self.episodes_ = episodes
+
+    def _runs(self, elevated: np.ndarray) -> list[tuple[int, int]]:
+        """Maximal runs of elevated buckets, merged across gaps of <= max_gap buckets."""
+        idx = np.flatnonzero(elevated)
+        if idx.size == 0:
+            return []
+        runs: list[tuple[int, int]] = []
+        start = prev = int(idx[0])
+        for i in idx[1:]:
+            i = int(i)
+            if i - prev - 1 > self.max_gap:
+                runs.append((start, prev + 1))
+                start = i
+            prev = i
+        runs.append((start, prev + 1))
+        return runs
+
+
+def episodes_frame(
+    detector: EpisodeDetector,
+    grid: pl.DataFrame,
+    bucket_seconds: int,
+) -> pl.DataFrame:
+    """The EPISODES table for a fitted count detector over a bucket grid (``ts``,
+    ``requests``, ``failures``)."""
+    from datetime import timedelta
+
+    rows = []
+    ts = grid["ts"].to_list()
+    req = grid["requests"].to_numpy()
+    fail = grid["failures"].to_numpy()
+    for ep in detector.episodes_:
+        n = int(req[ep.start : ep.end].sum())
+        f = int(fail[ep.start : ep.end].sum())
+        rows.append(
+            {
+                "start": ts[ep.start],
+                "end": ts[ep.end - 1] + timedelta(seconds=bucket_seconds),
+                "requests": n,
+                "failures": f,
+                "failure_rate": f / n if n else 0.0,
+                "baseline_rate": detector.baseline_ if detector.scale_ == 0 else None,
+                "excess_failures": ep.excess,
+            }
+        )
+    if not rows:
+        return pl.DataFrame(schema=EPISODES)
+    return pl.DataFrame(rows, schema=EPISODES).with_columns(
+        pl.col("start").cast(UTC_TS), pl.col("end").cast(UTC_TS)
+    )

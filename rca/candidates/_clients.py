@@ -1,0 +1,77 @@
+"""Heavy clients: did one client's (or one /24's) load bring the failures?
+
+Sits beside the segment search, on the same slim requests projection. Client identity
+(``client_ip``, ``client_prefix``) is kept out of the segments because the question is
+different: not "whose requests failed" but "whose traffic grew when failures rose, and did
+failures continue after it went quiet". The candidate's series is its requests per bucket,
+so coverage across episodes answers the second question directly (April 2021: blocking
+the heavy IPs did not stop the errors).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import polars as pl
+
+from rca.candidates._base import Candidate, Context
+
+_DIMS = ("client_ip", "client_prefix")
+# Clients examined per dimension: the heaviest in the episodes, and the ones with most
+# failures there.
+_TOP = 8
+# Ignore clients with less than this share of the episodes' requests.
+_MIN_SHARE = 0.02
+
+
+def client_candidates(slim: pl.DataFrame, ctx: Context) -> list[Candidate]:
+    """One candidate per heavy client IP or prefix."""
+    cands: list[Candidate] = []
+    n_ep_total = float(slim["_ep"].sum())
+    if n_ep_total == 0:
+        return cands
+    ep_buckets = float(ctx.in_episode.sum())
+    calm_buckets = float(max(ctx.n - ep_buckets, 1))
+    f_ep_total = float((slim["failed"] & slim["_ep"]).sum())
+    for dim in _DIMS:
+        if dim not in slim.columns or slim[dim].null_count() == slim.height:
+            continue
+        st = (
+            slim.filter(pl.col(dim).is_not_null())
+            .group_by(dim)
+            .agg(
+                pl.col("_ep").sum().cast(pl.Float64).alias("n_ep"),
+                (~pl.col("_ep")).sum().cast(pl.Float64).alias("n_cal"),
+                (pl.col("failed") & pl.col("_ep")).sum().cast(pl.Float64).alias("f_ep"),
+            )
+            .with_columns((pl.col("n_ep") / n_ep_total).alias("share"))
+        )
+        heavy = st.sort(["n_ep", dim], descending=[True, False]).head(_TOP)
+        failing = st.sort(["f_ep", dim], descending=[True, False]).head(_TOP)
+        picked = pl.concat([heavy, failing]).unique(subset=[dim], keep="first", maintain_order=True)
+        for r in picked.filter(pl.col("share") >= _MIN_SHARE).iter_rows(named=True):
+            value = str(r[dim])
+            per = slim.filter(pl.col(dim) == value).group_by("_i").agg(pl.len().alias("n"))
+            series = np.zeros(ctx.n)
+            series[per["_i"].to_numpy()] = per["n"].to_numpy()
+            rate_ep = r["n_ep"] / max(ep_buckets, 1.0)
+            rate_cal = r["n_cal"] / calm_buckets
+            # Load surprise: how much busier the client was in the episodes than when calm.
+            surprise = max(0.0, 1.0 - rate_cal / rate_ep) if rate_ep > 0 else 0.0
+            cands.append(
+                Candidate(
+                    kind="client",
+                    key=f"client:{dim}:{value}",
+                    label=f"{dim}={value}",
+                    series=series,
+                    segment=((dim, value),),
+                    unit="count",
+                    facts={
+                        # Share of the episode traffic it sent: the "dose" of its load.
+                        "explained_share": float(min(1.0, r["share"] * 2.0)),
+                        "surprise": surprise,
+                        "rate_in": r["f_ep"] / r["n_ep"] if r["n_ep"] else 0.0,
+                        "rate_rest": (f_ep_total - r["f_ep"]) / max(n_ep_total - r["n_ep"], 1.0),
+                    },
+                )
+            )
+    return cands
