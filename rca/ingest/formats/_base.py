@@ -26,8 +26,16 @@ class LogFormat(Protocol):
     ``name`` is what users pass as ``format=`` / ``--format``.
     """
 
-    name: str
-    description: str
+    # Read-only properties, so frozen dataclasses and plain class attributes both qualify.
+    @property
+    def name(self) -> str:
+        """What users pass as ``format=`` / ``--format``."""
+        ...
+
+    @property
+    def description(self) -> str:
+        """One line for ``--help`` and error messages."""
+        ...
 
     def sniff(self, lines: list[str]) -> float:
         """Share (0..1) of these non-blank sample lines from a file's start that this format parses.

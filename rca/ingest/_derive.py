@@ -1,0 +1,270 @@
+"""Derived request attributes: the dimensions segments are made of.
+
+The last step of log ingest (``rca.ingest._logs`` runs it on every parsed chunk): from the
+request fields it adds the columns of ``rca._schema.DERIVED_FIELDS``:
+
+- ``endpoint``: the Docker Registry HTTP API V2 route, ``ping`` (``/v2/``), ``manifest``
+  (``/v2/<name>/manifests/<reference>``), ``blob`` (``/v2/<name>/blobs/<digest>``),
+  ``upload`` (``/v2/<name>/blobs/uploads/...``, or a POST/PATCH/PUT to a blob),
+  ``tags`` (``/v2/<name>/tags/list``) or ``other``;
+- ``repository`` (``<name>``, which may hold slashes: ``myorg/team/app``) and its first
+  component ``namespace``;
+- ``client_prefix``: the client's IPv4 /24 (``203.0.113.0/24``) or IPv6 /48
+  (``2001:db8:1::/48``), the unit in which abusive clients and ISPs show up;
+- ``ua_family``, ``ua_version``, ``ua_os`` and ``ua_kernel`` from the user agent.
+
+Every attribute is a vectorised Polars expression. User agents and client addresses repeat
+a lot, so the expressions run once per distinct value and are joined back.
+
+User-agent decisions, for the record:
+
+- ``containers/<v> (github.com/containers/image)`` is containers/image's default agent,
+  which podman and buildah send; skopeo names itself (``skopeo/<v>``). So the former is
+  ``podman`` and its version is the containers/image version.
+- ``ua_version`` is the first product token's version without a leading ``v``
+  (``buildkit/v0.11.6`` -> ``0.11.6``), so ``containerd/v1.6.21`` and ``containerd/1.6.21``
+  group together; browsers get their engine/product version (``Chrome/120.0``).
+- ``ua_kernel`` is the distribution marker of a ``kernel/`` token: what follows the
+  upstream version and the package's build numbers, without a trailing architecture
+  (``4.14.238-182.422.amzn2.x86_64`` -> ``amzn2``, ``3.10.0-1160.el7.x86_64`` -> ``el7``,
+  ``5.15.0-91-generic`` -> ``generic``, ``5.10.104-linuxkit`` -> ``linuxkit``).
+  Debian names its kernel flavours after the architecture (``6.1.0-13-amd64``,
+  ``6.1.0-13-cloud-amd64``); there the flavour is the only marker, so it is kept as is.
+  A kernel with no suffix (``5.15.65+``) has no marker (null).
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+import polars as pl
+
+from rca._schema import DERIVED_FIELDS
+
+FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
+
+# /v2/<name>/<route>: the name is greedy, the routes have a fixed number of slashes, so the
+# split is unambiguous even when a repository component is called "blobs" or "manifests".
+_V2_ROUTE = r"^/v2/(.+)/(manifests/[^/]+|blobs/uploads(?:/[^/]*)?|blobs/[^/]+|tags/list)$"
+_WRITE_METHODS = ["POST", "PATCH", "PUT"]
+
+
+def endpoint_expr(path: pl.Expr, method: pl.Expr) -> pl.Expr:
+    """The registry API endpoint kind of each request (see the module docstring).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> df = pl.DataFrame({"path": ["/v2/", "/v2/a/b/manifests/1"], "method": ["GET", "GET"]})
+    >>> df.select(endpoint_expr(pl.col("path"), pl.col("method"))).to_series().to_list()
+    ['ping', 'manifest']
+    """
+    route = path.str.extract(_V2_ROUTE, 2)
+    return (
+        pl.when(path == "/v2/")
+        .then(pl.lit("ping"))
+        .when(route.str.starts_with("manifests/"))
+        .then(pl.lit("manifest"))
+        .when(route.str.starts_with("tags/"))
+        .then(pl.lit("tags"))
+        .when(route.str.starts_with("blobs/uploads"))
+        .then(pl.lit("upload"))
+        .when(route.str.starts_with("blobs/") & method.str.to_uppercase().is_in(_WRITE_METHODS))
+        .then(pl.lit("upload"))
+        .when(route.str.starts_with("blobs/"))
+        .then(pl.lit("blob"))
+        .otherwise(pl.lit("other"))
+    )
+
+
+def repository_expr(path: pl.Expr) -> pl.Expr:
+    """The repository name of a ``/v2/<name>/...`` request; null for other paths."""
+    return path.str.extract(_V2_ROUTE, 1)
+
+
+def client_prefix_expr(ip: pl.Expr) -> pl.Expr:
+    """The /24 of an IPv4 address or the /48 of an IPv6 address, in canonical text form.
+
+    IPv4-mapped IPv6 addresses (``::ffff:192.0.2.1``) count as IPv4; zone ids are ignored.
+    Anything else (a hostname, ``-``) gives null.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> df = pl.DataFrame({"ip": ["203.0.113.7", "2001:db8:1::1", "2001:DB8::1", "x"]})
+    >>> df.select(client_prefix_expr(pl.col("ip"))).to_series().to_list()
+    ['203.0.113.0/24', '2001:db8:1::/48', '2001:db8::/48', None]
+    """
+    v4 = r"^(?:::[fF]{4}:)?(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.\d{1,3}$"
+    addr = (
+        ip.str.to_lowercase()
+        .str.replace(r"%.*$", "")
+        # An embedded IPv4 tail is the last 32 bits: never part of a /48 unless all zero.
+        .str.replace(r"\d+\.\d+\.\d+\.\d+$", "0:0")
+    )
+    is_v6 = addr.str.contains(r"^[0-9a-f:]*:[0-9a-f:]*$") & (
+        addr.str.count_matches("::", literal=True) <= 1
+    )
+    compressed = addr.str.contains("::", literal=True)
+    halves = addr.str.split("::")
+
+    def hextets(text: pl.Expr) -> pl.Expr:
+        return text.str.split(":").list.eval(pl.element().filter(pl.element() != ""))
+
+    left = hextets(pl.when(compressed).then(halves.list.first()).otherwise(addr))
+    right = hextets(
+        pl.when(compressed).then(halves.list.get(1, null_on_oob=True)).otherwise(pl.lit(""))
+    )
+    zeros = (8 - left.list.len() - right.list.len()).clip(0)
+    first48 = (
+        pl.concat_list(left, pl.lit("0").repeat_by(zeros), right)
+        .list.head(3)
+        .list.eval(pl.element().str.replace(r"^0+(.)", "$1"))
+    )
+    valid48 = first48.list.eval(pl.element().str.len_chars() <= 4).list.all()
+    v6_prefix = first48.list.join(":").str.replace(r"(:0)+$", "").str.replace(r"^0$", "") + "::/48"
+    return (
+        pl.when(ip.str.contains(v4))
+        .then(ip.str.replace(v4, "$1.$2.$3.0/24"))
+        .when(is_v6 & valid48)
+        .then(v6_prefix)
+        .otherwise(pl.lit(None, pl.String))
+    )
+
+
+_FAMILIES = (
+    ("docker", r"(?i)^\s*docker/"),
+    ("buildkit", r"(?i)^\s*buildkit/"),
+    ("cri-o", r"(?i)^\s*cri-o/"),
+    ("containerd", r"(?i)^\s*containerd/"),
+    ("skopeo", r"(?i)^\s*skopeo/"),
+    ("podman", r"(?i)^\s*(?:podman/|libpod/|containers/\S+\s+\(github\.com/containers/image\))"),
+    ("curl", r"(?i)^\s*curl/"),
+    ("browser", r"^\s*Mozilla/"),
+)
+
+# Platform words inside a browser's parentheses, first match wins (Android says "Linux",
+# iPhones say "like Mac OS X").
+_PLATFORMS = (
+    ("windows", r"(?i)windows"),
+    ("android", r"(?i)android"),
+    ("ios", r"(?i)iphone|ipad|ipod"),
+    ("darwin", r"(?i)macintosh|mac os x"),
+    ("chromeos", r"CrOS"),
+    ("linux", r"(?i)linux|x11"),
+)
+
+_ARCH_SUFFIX = r"\.(?:x86_64|amd64|aarch64|arm64|i[3-6]86|ppc64le|ppc64|s390x|armv7l|armv7hl)$"
+
+
+def _first_match(cases: list[tuple[pl.Expr, str]], default: pl.Expr) -> pl.Expr:
+    """``when(c1).then(v1).when(c2).then(v2)...otherwise(default)``: the first true case wins."""
+    (cond, value), *rest = cases
+    chain: Any = pl.when(cond).then(pl.lit(value))
+    for cond, value in rest:
+        chain = chain.when(cond).then(pl.lit(value))
+    out: pl.Expr = chain.otherwise(default)
+    return out
+
+
+def ua_family_expr(ua: pl.Expr) -> pl.Expr:
+    """The client family of a user agent (see ``rca._schema.DERIVED_FIELDS``); null when
+    there is no user agent."""
+    family = _first_match(
+        [(ua.str.contains(pattern), name) for name, pattern in _FAMILIES], pl.lit("other")
+    )
+    return pl.when(ua.is_null()).then(pl.lit(None, pl.String)).otherwise(family)
+
+
+def ua_version_expr(ua: pl.Expr) -> pl.Expr:
+    """The version of the user agent's first product, or the browser's product version."""
+    browser = ua.str.extract(r"(?:Firefox|Edg|OPR|Chrome|Version|Safari)/([0-9][\w.]*)", 1)
+    containers = ua.str.extract(r"(?i)^\s*containers/v?([0-9]\S*)\s+\(", 1)
+    first = ua.str.extract(r"^\s*[^/\s()]+/v?([0-9][^\s;()]*)", 1)
+    return (
+        pl.when(ua.str.contains(r"^\s*Mozilla/"))
+        .then(browser)
+        .otherwise(pl.coalesce(containers, first))
+    )
+
+
+def ua_os_expr(ua: pl.Expr) -> pl.Expr:
+    """The operating system: an ``os/<name>`` token, else the platform in parentheses."""
+    token = ua.str.extract(r"(?i)\bos/([A-Za-z0-9_]+)", 1).str.to_lowercase()
+    platform = ua.str.extract(r"\(([^)]*)\)", 1)
+    from_platform = _first_match(
+        [(platform.str.contains(pattern), name) for name, pattern in _PLATFORMS],
+        pl.lit(None, pl.String),
+    )
+    return pl.coalesce(token, from_platform)
+
+
+def ua_kernel_expr(ua: pl.Expr) -> pl.Expr:
+    """The distribution marker of a ``kernel/<release>`` token (see the module docstring).
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> df = pl.DataFrame({"ua": ["docker/20.10.7 kernel/4.14.238-182.422.amzn2.x86_64 os/linux"]})
+    >>> df.select(ua_kernel_expr(pl.col("ua"))).item()
+    'amzn2'
+    """
+    release = ua.str.extract(r"(?i)\bkernel/(\S+)", 1).str.replace(_ARCH_SUFFIX, "")
+    # upstream version, "-", build numbers (digits, dots, dashes), then the marker.
+    return release.str.extract(r"^[0-9][^-]*-[0-9._-]*([A-Za-z][^\s]*)$", 1)
+
+
+def _join_unique(frame: FrameT, column: str, exprs: dict[str, pl.Expr]) -> FrameT:
+    # Regexes over distinct values only: a million requests have a few thousand user agents.
+    distinct = frame.select(pl.col(column)).unique()
+    table = distinct.with_columns(**exprs)
+    return frame.join(
+        table,
+        on=column,
+        how="left",
+        nulls_equal=True,
+        maintain_order="left",
+    )
+
+
+def derive(frame: FrameT) -> FrameT:
+    """Add (or replace) the derived columns of ``rca._schema.DERIVED_FIELDS``.
+
+    ``frame`` needs ``path``, ``method``, ``client_ip`` and ``user_agent`` (String). Rows
+    keep their order.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> df = pl.DataFrame({
+    ...     "path": ["/v2/library/alpine/blobs/sha256:ab"], "method": ["GET"],
+    ...     "client_ip": ["203.0.113.7"],
+    ...     "user_agent": ["containerd/1.6.21"],
+    ... })
+    >>> derive(df).select("endpoint", "repository", "namespace", "client_prefix", "ua_family").row(0)
+    ('blob', 'library/alpine', 'library', '203.0.113.0/24', 'containerd')
+    """
+    existing = [c for c in DERIVED_FIELDS if c in frame.collect_schema()]
+    if existing:
+        frame = frame.drop(existing)
+    path, ua = pl.col("path"), pl.col("user_agent")
+    repository = repository_expr(path)
+    frame = frame.with_columns(
+        endpoint=endpoint_expr(path, pl.col("method")),
+        repository=repository,
+        namespace=repository.str.split("/").list.first(),
+    )
+    frame = _join_unique(
+        frame, "client_ip", {"client_prefix": client_prefix_expr(pl.col("client_ip"))}
+    )
+    frame = _join_unique(
+        frame,
+        "user_agent",
+        {
+            "ua_family": ua_family_expr(ua),
+            "ua_version": ua_version_expr(ua),
+            "ua_os": ua_os_expr(ua),
+            "ua_kernel": ua_kernel_expr(ua),
+        },
+    )
+    return frame.with_columns([pl.col(c).cast(t) for c, t in DERIVED_FIELDS.items()])

@@ -1,0 +1,611 @@
+"""Reading access logs: files -> chunks of lines -> a format's parser -> the requests frame.
+
+The spine of log ingest (DESIGN.md "Data flow", first arrow). For every input file it:
+
+1. picks the parser: the ``format=`` the user gave, else detection by content
+   (``rca.ingest._detect``); a Parquet file written by :func:`write_parquet` is read back
+   directly;
+2. streams the file as chunks of lines (``rca.ingest._files``), parses each chunk with the
+   format's vectorised parser, keeps the request rows, adds ``source`` and the derived
+   attributes (``rca.ingest._derive``);
+3. counts, per file, lines, requests, malformed lines, other lines, non-UTF-8 lines and
+   out-of-order timestamps, and keeps up to five malformed lines verbatim. The counts
+   reconcile exactly: ``lines == records + malformed + other``.
+
+Files are parsed in parallel (a thread per file; Polars releases the GIL) and their chunks
+are handed on in sorted path order, so the output never depends on scheduling. Each file's
+worker can run at most a couple of chunks ahead, which bounds memory for
+:func:`write_parquet`.
+
+Files no format recognises: a file named explicitly is an error. A file found in a folder
+or by a glob is skipped (quality row with format ``unrecognised`` and all its lines counted
+as ``other``), because log folders routinely hold READMEs, checksums and archives; the run
+fails only if no file at all is a log. Files with no text (empty, or only blank lines) are
+reported with format ``empty`` and never fail a run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import queue
+import tempfile
+import threading
+import warnings
+import zlib
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from rca._errors import DataQualityWarning, IngestError, SchemaError
+from rca._progress import SILENT, Progress
+from rca._schema import FILE_QUALITY, REQUESTS, UTC_TS, empty, validate
+from rca.ingest._derive import derive
+from rca.ingest._detect import inspect, unrecognised_error
+from rca.ingest._files import (
+    CHUNK_BYTES,
+    PathsLike,
+    expand,
+    is_gzip,
+    is_parquet,
+    iter_line_chunks,
+    open_binary,
+)
+from rca.ingest.formats import get_format
+from rca.ingest.formats._base import KIND, MALFORMED, OTHER, REQUEST, LogFormat, ParseState
+
+#: Key of the Parquet key-value metadata entry holding the quality frame as JSON.
+QUALITY_KEY = "rca.quality"
+#: ``format`` of files skipped because no format recognised them.
+UNRECOGNISED = "unrecognised"
+#: ``format`` of files without a single non-blank line.
+EMPTY = "empty"
+#: ``format`` of a Parquet requests file that carries no quality metadata.
+PARQUET = "parquet"
+#: At most this many malformed lines are kept per file.
+MAX_SAMPLES = 5
+#: Parsed chunks a file's worker may hold ready before it waits for the consumer.
+QUEUE_CHUNKS = 2
+#: Rows per batch when reading a Parquet requests file back.
+PARQUET_BATCH_ROWS = 256 * 1024
+
+
+@dataclass(frozen=True)
+class ParsedLogs:
+    """Parsed access logs.
+
+    Attributes
+    ----------
+    requests
+        One row per request, columns and dtypes of ``rca._schema.REQUESTS``, files in
+        sorted path order and lines in file order.
+    quality
+        One row per input file, columns of ``rca._schema.FILE_QUALITY``.
+    """
+
+    requests: pl.DataFrame
+    quality: pl.DataFrame
+
+
+@dataclass(frozen=True)
+class _Input:
+    path: Path
+    explicit: bool  # named directly, not found in a folder or by a glob
+
+
+@dataclass(frozen=True)
+class _FileDone:
+    quality: list[dict[str, Any]]  # one row for a log file; a Parquet file restores many
+
+
+def parse_logs(
+    paths: PathsLike, format: str | LogFormat = "auto", *, progress: Progress = SILENT
+) -> ParsedLogs:
+    """Parse access logs into the requests frame and a per-file data-quality frame.
+
+    Parameters
+    ----------
+    paths
+        A file, a folder (searched recursively), a glob, or a list of these; plain or
+        gzip (recognised by content). Parquet files written by :func:`write_parquet` are
+        read back as they are.
+    format
+        ``"auto"`` detects each file's format from its first lines. A format name (see
+        ``rca.ingest.formats``), or an nginx ``log_format`` string, applies to every file.
+    progress
+        Receives the bytes read, for a progress bar.
+
+    Raises
+    ------
+    IngestError
+        A path is missing or unreadable, a gzip stream is corrupt, the format name is
+        unknown, a file named explicitly matches no format, or no file is a log at all.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "access.log"
+    >>> _ = p.write_text('203.0.113.7 - - [17/May/2015:10:05:03 +0000] "GET /v2/ HTTP/1.1" 200 2 "-" "curl/8.0"\\n')
+    >>> parsed = parse_logs(p)  # doctest: +SKIP
+    >>> parsed.quality.select("lines", "records", "malformed").row(0)  # doctest: +SKIP
+    (1, 1, 0)
+    """
+    inputs = _inputs(paths)
+    fmt = _resolve_format(format)
+    frames: list[pl.DataFrame] = []
+    rows: list[dict[str, Any]] = []
+    for item in _stream(inputs, fmt, progress):
+        if isinstance(item, _FileDone):
+            rows.extend(item.quality)
+        else:
+            frames.append(item)
+    _check_some_logs(inputs, rows)
+    requests = pl.concat(frames, how="vertical") if frames else empty(REQUESTS)
+    return ParsedLogs(requests=requests, quality=_quality_frame(rows))
+
+
+def read_logs(paths: PathsLike, format: str | LogFormat = "auto") -> pl.LazyFrame:
+    """Read access logs as the requests frame (``rca._schema.REQUESTS``).
+
+    Same inputs as :func:`parse_logs`. Lines that do not parse are counted, not fatal:
+    when there are any, one :class:`~rca.DataQualityWarning` summarises them. Use
+    :func:`parse_logs` for the per-file counts and samples.
+
+    Examples
+    --------
+    >>> import rca
+    >>> rca.read_logs("access.log").filter(pl.col("status") >= 500).collect()  # doctest: +SKIP
+    """
+    parsed = parse_logs(paths, format)
+    message = quality_summary(parsed.quality)
+    if message:
+        warnings.warn(message, DataQualityWarning, stacklevel=2)
+    return parsed.requests.lazy()
+
+
+def quality_summary(quality: pl.DataFrame) -> str:
+    """One sentence on the damage in a quality frame: malformed lines and skipped files.
+    Empty when there is none.
+
+    Examples
+    --------
+    >>> q = pl.DataFrame({"source": ["a.log"], "format": ["combined"], "lines": [10],
+    ...                   "malformed": [2]})
+    >>> quality_summary(q)
+    '2 of 10 lines could not be parsed and were skipped (a.log: 2); see the data-quality report'
+    """
+    parts: list[str] = []
+    bad = quality.filter(pl.col("malformed") > 0).sort(
+        "malformed", "source", descending=[True, False]
+    )
+    if len(bad):
+        total_lines = int(quality.get_column("lines").sum())
+        total_bad = int(bad.get_column("malformed").sum())
+        worst = ", ".join(
+            f"{s}: {n:,}" for s, n in bad.select("source", "malformed").head(3).iter_rows()
+        )
+        more = f" and {len(bad) - 3} more file(s)" if len(bad) > 3 else ""
+        parts.append(
+            f"{total_bad:,} of {total_lines:,} lines could not be parsed and were skipped "
+            f"({worst}{more})"
+        )
+    skipped = quality.filter(pl.col("format") == UNRECOGNISED).get_column("source").to_list()
+    if skipped:
+        names = ", ".join(skipped[:3]) + (
+            f" and {len(skipped) - 3} more" if len(skipped) > 3 else ""
+        )
+        parts.append(f"{len(skipped)} file(s) matched no log format and were skipped ({names})")
+    if not parts:
+        return ""
+    return "; ".join(parts) + "; see the data-quality report"
+
+
+def write_parquet(
+    paths: PathsLike,
+    output: str | os.PathLike[str],
+    format: str | LogFormat = "auto",
+    *,
+    progress: Progress = SILENT,
+) -> pl.DataFrame:
+    """Parse access logs straight into a Parquet requests file, with bounded memory.
+
+    The file holds the requests frame (``rca._schema.REQUESTS``) and, in its key-value
+    metadata under ``rca.quality``, the per-file quality frame as JSON; :func:`read_logs`
+    and :func:`parse_logs` read both back. It is written to a temporary file next to
+    ``output`` and renamed, so a failed run never leaves half a file. An existing
+    ``output`` inside an input folder is not read as input.
+
+    Returns
+    -------
+    pl.DataFrame
+        The quality frame (``rca._schema.FILE_QUALITY``).
+
+    Examples
+    --------
+    >>> quality = write_parquet("logs/", "requests.parquet")  # doctest: +SKIP
+    >>> rca.read_logs("requests.parquet")  # doctest: +SKIP
+    """
+    import pyarrow.parquet as pq
+
+    target = Path(output)
+    if target.is_dir():
+        raise IngestError(
+            "output is a folder; give a file name such as requests.parquet", path=target
+        )
+    inputs = [i for i in _inputs(paths) if not _same_file(i.path, target)]
+    if not inputs:
+        raise IngestError(
+            "the only input is the output file itself; point --logs at log files", path=target
+        )
+    fmt = _resolve_format(format)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise IngestError(f"cannot write here: {exc.strerror or exc}", path=target) from None
+    os.close(fd)
+    tmp = Path(tmp_name)
+    schema = empty(REQUESTS).to_arrow().schema
+    rows: list[dict[str, Any]] = []
+    try:
+        with pq.ParquetWriter(tmp, schema, compression="zstd") as writer:
+            for item in _stream(inputs, fmt, progress):
+                if isinstance(item, _FileDone):
+                    rows.extend(item.quality)
+                elif item.height:
+                    writer.write_table(item.to_arrow().cast(schema))
+            _check_some_logs(inputs, rows)
+            quality = _quality_frame(rows)
+            writer.add_key_value_metadata({QUALITY_KEY: _quality_json(quality)})
+        _chmod_like_new_file(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return quality
+
+
+# ---------------------------------------------------------------------------- inputs
+
+
+def _inputs(paths: PathsLike) -> list[_Input]:
+    items = [paths] if isinstance(paths, str | os.PathLike) else list(paths)
+    if not items:
+        expand(items)  # raises the "no input paths given" error
+    explicit: dict[Path, bool] = {}
+    for item in items:
+        named = Path(os.fspath(item)).is_file()
+        for path in expand(item):
+            explicit[path] = explicit.get(path, False) or named
+    # Sorted by path so that the output never depends on argument or scheduling order.
+    return [_Input(p, explicit[p]) for p in sorted(explicit, key=str)]
+
+
+def _resolve_format(format: str | LogFormat) -> LogFormat | None:
+    if isinstance(format, str) and format.strip().lower() == "auto":
+        return None
+    return get_format(format)
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return b.exists() and a.samefile(b)
+    except OSError:
+        return False
+
+
+def _check_some_logs(inputs: list[_Input], rows: list[dict[str, Any]]) -> None:
+    """Skipping stray files in a folder is fine, but not when nothing was a log at all."""
+    formats = {r["format"] for r in rows}
+    if UNRECOGNISED in formats and not formats - {UNRECOGNISED, EMPTY}:
+        first = next(r for r in rows if r["format"] == UNRECOGNISED)
+        path = Path(first["source"])
+        raise IngestError(
+            f"none of the {len(inputs)} input file(s) is a log in a known format; first file: "
+            + str(unrecognised_error(path, inspect(path)))
+        )
+
+
+# ---------------------------------------------------------------------- the pipeline
+
+
+class _Cancelled(Exception):
+    """The consumer stopped (an error elsewhere, or the caller gave up)."""
+
+
+@dataclass
+class _Job:
+    input: _Input
+    queue: queue.Queue[tuple[str, Any]]
+
+
+def _stream(
+    inputs: list[_Input], fmt: LogFormat | None, progress: Progress
+) -> Iterator[pl.DataFrame | _FileDone]:
+    """Parse files in parallel; yield each file's request chunks, then its quality rows,
+    file by file in input order."""
+    total = sum(_size(i.path) for i in inputs)
+    progress.start("Reading logs", total=float(total))
+    stop = threading.Event()
+    workers = max(1, min(len(inputs), os.cpu_count() or 1))
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rca-ingest")
+    jobs = [_Job(i, queue.Queue(maxsize=QUEUE_CHUNKS)) for i in inputs]
+    try:
+        # The pool starts jobs in submission order, so the file being consumed is always
+        # running; later files wait on their full queues, never the other way round.
+        for job in jobs:
+            pool.submit(_run_job, job, fmt, progress, stop)
+        for job in jobs:
+            while True:
+                kind, value = job.queue.get()
+                if kind == "frame":
+                    yield value
+                elif kind == "done":
+                    yield value
+                    break
+                else:
+                    raise value
+    finally:
+        stop.set()
+        pool.shutdown(wait=True, cancel_futures=True)
+    progress.done()
+
+
+def _run_job(job: _Job, fmt: LogFormat | None, progress: Progress, stop: threading.Event) -> None:
+    def put(item: tuple[str, Any]) -> None:
+        while True:
+            if stop.is_set():
+                raise _Cancelled
+            try:
+                job.queue.put(item, timeout=0.1)
+                return
+            except queue.Full:
+                continue
+
+    try:
+        done = _produce(job.input, fmt, progress, lambda frame: put(("frame", frame)))
+        put(("done", done))
+    except _Cancelled:
+        pass
+    except BaseException as exc:  # handed to the consumer, which re-raises it in order
+        with contextlib.suppress(_Cancelled):
+            put(("error", exc))
+
+
+def _produce(
+    item: _Input,
+    fmt: LogFormat | None,
+    progress: Progress,
+    emit: Callable[[pl.DataFrame], None],
+) -> _FileDone:
+    path = item.path
+    if is_parquet(path):
+        return _read_parquet(path, progress, emit)
+    if fmt is None:
+        found = inspect(path)
+        if found.format is None:
+            if found.sample_size and item.explicit:
+                raise unrecognised_error(path, found)
+            lines = _count_lines(path)
+            progress.advance(float(_size(path)))
+            return _FileDone(
+                [
+                    _quality_row(
+                        path,
+                        EMPTY if not found.sample_size else UNRECOGNISED,
+                        lines=lines,
+                        other=lines,
+                    )
+                ]
+            )
+        fmt = found.format
+    return _parse_file(path, fmt, progress, emit)
+
+
+def _parse_file(
+    path: Path, fmt: LogFormat, progress: Progress, emit: Callable[[pl.DataFrame], None]
+) -> _FileDone:
+    source = str(path)
+    state = ParseState(path=source)
+    size = _size(path)
+    scale = _progress_scale(path, size)
+    reported = 0.0
+    counts = {
+        "lines": 0,
+        "records": 0,
+        "malformed": 0,
+        "other": 0,
+        "invalid_utf8": 0,
+        "out_of_order": 0,
+    }
+    samples: list[str] = []
+    last_ts: Any = None
+    for chunk in iter_line_chunks(path):
+        lines = chunk.lines
+        parsed = fmt.parse(lines, state)
+        if parsed.height != lines.len() or KIND not in parsed.columns:
+            raise RuntimeError(
+                f"log format {fmt.name!r} returned {parsed.height} rows for {lines.len()} lines "
+                f"(or no {KIND} column) in {source}; this is a bug in the parser"
+            )
+        kind = parsed.get_column(KIND)
+        is_request = kind == REQUEST
+        is_malformed = kind == MALFORMED
+        n_records = int(is_request.sum())
+        n_malformed = int(is_malformed.sum())
+        n_other = int((kind == OTHER).sum())
+        counts["lines"] += lines.len()
+        counts["records"] += n_records
+        counts["malformed"] += n_malformed
+        # A _kind outside the three values would break reconciliation: count it as malformed.
+        counts["malformed"] += lines.len() - n_records - n_malformed - n_other
+        counts["other"] += n_other
+        counts["invalid_utf8"] += chunk.invalid_utf8
+        if n_malformed and len(samples) < MAX_SAMPLES:
+            samples.extend(lines.filter(is_malformed).head(MAX_SAMPLES - len(samples)).to_list())
+        if n_records:
+            requests = parsed.filter(is_request)
+            ts = requests.get_column("ts").cast(UTC_TS)
+            previous = ts.shift(1, fill_value=last_ts) if last_ts is not None else ts.shift(1)
+            counts["out_of_order"] += int((ts < previous).sum())
+            non_null = ts.drop_nulls()
+            if non_null.len():
+                last_ts = non_null[-1]
+            emit(_finish_requests(requests, source))
+        step = min(chunk.nbytes * scale, size - reported)
+        if step > 0:
+            progress.advance(step)
+            reported += step
+    if size - reported > 0:
+        progress.advance(size - reported)
+    return _FileDone([_quality_row(path, fmt.name, **counts, samples=samples)])
+
+
+def _finish_requests(requests: pl.DataFrame, source: str) -> pl.DataFrame:
+    """Request rows of one chunk -> the canonical requests frame (order and dtypes)."""
+    frame = requests.with_columns(pl.lit(source, pl.String).alias("source"))
+    missing = [c for c in ("path", "method", "client_ip", "user_agent") if c not in frame.columns]
+    if missing:
+        frame = frame.with_columns([pl.lit(None, pl.String).alias(c) for c in missing])
+    frame = derive(frame)
+    return frame.select(
+        [
+            (pl.col(c) if c in frame.columns else pl.lit(None)).cast(t, strict=False).alias(c)
+            for c, t in REQUESTS.items()
+        ]
+    )
+
+
+# ---------------------------------------------------------------------- Parquet input
+
+
+def _read_parquet(
+    path: Path, progress: Progress, emit: Callable[[pl.DataFrame], None]
+) -> _FileDone:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pl.read_parquet_schema(path)
+        validate(pl.DataFrame(schema=schema), REQUESTS, "requests Parquet")
+        handle = pq.ParquetFile(path)
+        metadata = handle.metadata.metadata or {}
+        n_rows = 0
+        for batch in handle.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=list(REQUESTS)):
+            frame = pl.DataFrame(pl.from_arrow(batch)).select(list(REQUESTS))
+            n_rows += frame.height
+            if frame.height:
+                emit(frame)
+    except SchemaError as exc:
+        raise IngestError(
+            f"is a Parquet file but not a requests frame written by 'rca ingest' ({exc}); "
+            "re-create it with rca ingest --logs ... -o FILE.parquet",
+            path=path,
+        ) from None
+    except (OSError, pa.ArrowException, pl.exceptions.PolarsError) as exc:
+        raise IngestError(
+            f"unreadable Parquet file ({exc}); re-create it with rca ingest", path=path
+        ) from None
+    progress.advance(float(_size(path)))
+    restored = _restore_quality(metadata.get(QUALITY_KEY.encode()))
+    if restored is None:
+        restored = [_quality_row(path, PARQUET, lines=n_rows, records=n_rows)]
+    return _FileDone(restored)
+
+
+def _quality_json(quality: pl.DataFrame) -> str:
+    return json.dumps(quality.to_dicts(), ensure_ascii=False, separators=(",", ":"))
+
+
+def _restore_quality(raw: bytes | None) -> list[dict[str, Any]] | None:
+    """The quality rows stored by :func:`write_parquet`; None if absent or unreadable."""
+    if raw is None:
+        return None
+    try:
+        rows = json.loads(raw)
+        frame = pl.DataFrame(rows, schema=FILE_QUALITY)
+    except (ValueError, TypeError, pl.exceptions.PolarsError):
+        return None
+    return frame.to_dicts()
+
+
+# ---------------------------------------------------------------------------- helpers
+
+
+def _quality_row(path: Path, format: str, **counts: Any) -> dict[str, Any]:
+    row: dict[str, Any] = {
+        "source": str(path),
+        "format": format,
+        "bytes": _size(path),
+        "lines": 0,
+        "records": 0,
+        "malformed": 0,
+        "other": 0,
+        "invalid_utf8": 0,
+        "out_of_order": 0,
+        "samples": [],
+    }
+    row.update(counts)
+    return row
+
+
+def _quality_frame(rows: list[dict[str, Any]]) -> pl.DataFrame:
+    if not rows:
+        return empty(FILE_QUALITY)
+    return pl.DataFrame(rows, schema=FILE_QUALITY)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _progress_scale(path: Path, size: int) -> float:
+    """On-disk bytes per decompressed byte, so a gzip file's bar moves with its content.
+
+    Estimated from the gzip trailer (uncompressed size modulo 4 GiB of the last member);
+    the bar is topped up to the file size at the end in any case.
+    """
+    if size < 18 or not is_gzip(path):
+        return 1.0
+    try:
+        with path.open("rb") as fh:
+            fh.seek(-4, os.SEEK_END)
+            plain = int.from_bytes(fh.read(4), "little")
+    except OSError:
+        return 1.0
+    return size / plain if plain > size else 1.0
+
+
+def _count_lines(path: Path) -> int:
+    """Lines as ``iter_line_chunks`` counts them (a final line without newline counts),
+    without decoding: for files that are skipped."""
+    from rca.ingest._files import _corrupt
+
+    lines = 0
+    last = b"\n"
+    with open_binary(path) as fh:
+        while True:
+            try:
+                block = fh.read(CHUNK_BYTES)
+            except (OSError, EOFError, zlib.error) as exc:
+                raise _corrupt(path, exc) from None
+            if not block:
+                break
+            lines += block.count(b"\n")
+            last = block[-1:]
+    return lines + (last != b"\n")
+
+
+def _chmod_like_new_file(path: Path) -> None:
+    # mkstemp creates 0600; a file written by a tool should get the user's usual mode.
+    umask = os.umask(0)
+    os.umask(umask)
+    path.chmod(0o666 & ~umask)
