@@ -1,0 +1,128 @@
+"""Go's time values as Go programs log them: ``time.Duration`` strings and RFC 3339 stamps.
+
+The CNCF distribution registry (and Cloudflare's Logpush, also written in Go) log
+durations with ``time.Duration.String()`` (``941.5µs``, ``2.2ms``, ``1m3.2s``) and
+timestamps with ``time.RFC3339Nano``. These helpers turn both into canonical values as
+Polars expressions, so the registry and Cloudflare parsers stay vectorised.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from rca._schema import UTC_TS
+
+_NUM = r"(\d+(?:\.\d*)?|\.\d+)"
+# time.ParseDuration accepts any sequence of <number><unit>; Duration.String() always
+# writes them largest unit first, which is what this pattern expects. "µs" is U+00B5
+# (what Go writes), "μs" is U+03BC (also accepted by Go), "us" is the ASCII spelling.
+_DURATION = (
+    rf"^([+-])?(?:{_NUM}h)?(?:{_NUM}m)?(?:{_NUM}s)?(?:{_NUM}ms)?"
+    rf"(?:{_NUM}(?:us|\x{{b5}}s|\x{{3bc}}s))?(?:{_NUM}ns)?$"
+)
+# Sub-second units divide rather than multiply: 11.684664 / 1e3 is exactly 0.011684664,
+# whereas 11.684664 * 1e-3 picks up a rounding error in the last digit.
+_UNIT_SECONDS = ((3600.0, 1.0), (60.0, 1.0), (1.0, 1.0), (1.0, 1e3), (1.0, 1e6), (1.0, 1e9))
+
+
+def go_duration_seconds(expr: pl.Expr) -> pl.Expr:
+    """Seconds (Float64) from a Go ``time.Duration`` string; null when it is not one.
+
+    Accepts what ``time.Duration.String()`` writes (``0s``, ``123ns``, ``941.5µs``,
+    ``2.2ms``, ``1m3.2s``, ``1h2m3s``, negative values), the ASCII ``us`` spelling, and
+    the bare ``0`` that ``time.ParseDuration`` also accepts.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> pl.select(go_duration_seconds(pl.lit("1m3.5s"))).item()
+    63.5
+    """
+    text = expr.str.strip_chars()
+    groups = text.str.extract_groups(_DURATION)
+    parts = [
+        groups.struct.field(str(i + 2)).cast(pl.Float64, strict=False) * mul / div
+        for i, (mul, div) in enumerate(_UNIT_SECONDS)
+    ]
+    any_part = pl.any_horizontal(*[p.is_not_null() for p in parts])
+    total = pl.sum_horizontal(*[p.fill_null(0.0) for p in parts])
+    sign = pl.when(groups.struct.field("1") == "-").then(-1.0).otherwise(1.0)
+    return (
+        pl.when(text == "0")
+        .then(pl.lit(0.0))
+        .when(any_part)
+        .then(total * sign)
+        .otherwise(pl.lit(None, pl.Float64))
+    )
+
+
+def rfc3339_utc(expr: pl.Expr) -> pl.Expr:
+    """UTC timestamps (µs) from RFC 3339 / ISO 8601 strings with any offset.
+
+    Handles ``Z`` or ``±hh:mm`` / ``±hhmm`` offsets, 0–9 fractional digits (truncated to
+    microseconds), a space or lower-case ``t`` between date and time, and no offset at all
+    (taken as UTC). Anything else becomes null.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> str(pl.select(rfc3339_utc(pl.lit("2021-04-01T12:00:00.5+02:00"))).item())
+    '2021-04-01 10:00:00.500000+00:00'
+    """
+    norm = (
+        expr.str.strip_chars()
+        .str.replace(r"^(\d{4}-\d\d-\d\d)[ tT]", "${1}T")
+        .str.replace(r"[zZ]$", "+00:00")
+    )
+    with_offset = norm.str.to_datetime(
+        "%Y-%m-%dT%H:%M:%S%.f%#z", time_unit="us", time_zone="UTC", strict=False
+    )
+    naive = norm.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", time_unit="us", strict=False)
+    return pl.coalesce(with_offset, naive.dt.replace_time_zone("UTC")).cast(UTC_TS)
+
+
+def unix_utc(expr: pl.Expr) -> pl.Expr:
+    """UTC timestamps from unix epoch numbers (int or decimal text), with the unit
+    guessed from the magnitude: seconds, milliseconds, microseconds or nanoseconds.
+
+    Cloudflare Logpush writes ``unix`` (seconds) or ``unixnano`` per job setting; other
+    tools write milliseconds. Epoch values between 1973 and 2286 are unambiguous by size.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> str(pl.select(unix_utc(pl.lit("1617271200123000000"))).item())
+    '2021-04-01 10:00:00.123000+00:00'
+    """
+    text = expr.cast(pl.String).str.strip_chars()
+    is_int = text.str.contains(r"^\d{1,20}$")
+    is_dec = text.str.contains(r"^\d+\.\d*$")
+    as_int = pl.when(is_int).then(text).cast(pl.Int64, strict=False)
+    as_dec = pl.when(is_dec).then(text).cast(pl.Float64, strict=False)
+    size = pl.coalesce(as_int.cast(pl.Float64), as_dec).abs()
+    # Integers go through integer arithmetic so nanosecond stamps keep their precision.
+    micros_int = (
+        pl.when(size < 1e11)
+        .then(as_int * 1_000_000)
+        .when(size < 1e14)
+        .then(as_int * 1_000)
+        .when(size < 1e17)
+        .then(as_int)
+        .otherwise(as_int // 1_000)
+    )
+    micros_dec = (
+        pl.when(size < 1e11)
+        .then(as_dec * 1e6)
+        .when(size < 1e14)
+        .then(as_dec * 1e3)
+        .when(size < 1e17)
+        .then(as_dec)
+        .otherwise(as_dec / 1e3)
+    ).round(0)
+    micros = pl.coalesce(micros_int, micros_dec.cast(pl.Int64, strict=False))
+    return micros.cast(pl.Datetime("us")).dt.replace_time_zone("UTC")
+
+
+def any_time_utc(expr: pl.Expr) -> pl.Expr:
+    """RFC 3339 text or a unix epoch number, whichever the value is (per value)."""
+    return pl.coalesce(unix_utc(expr), rfc3339_utc(expr.cast(pl.String)))

@@ -1,0 +1,150 @@
+"""Torn-line-tolerant decoding of JSON lines, shared by the JSON log formats.
+
+Polars' JSON readers abort a whole batch on one bad line, and a log file cut mid-write
+(or concatenated badly) has bad lines. So: a cheap shape check (``{`` … ``}``) drops most
+torn lines up front; the rest are decoded in bulk with ``pl.read_ndjson`` (fast, native);
+if a batch still fails, it is bisected and only the small failing parts are decoded line
+by line in Python. Values come back as text (numbers as their JSON text, objects as JSON)
+so one key written as a number by one tool and a string by another still reads.
+
+nginx without ``escape=json`` writes ``\\xHH`` escapes, which are not JSON; the per-line
+fallback turns them back into the bytes they stand for.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from typing import Any
+
+import polars as pl
+
+#: Column added to the decoded frame: True where the line was a JSON object.
+OK = "_json_ok"
+
+# Below this many lines a failing batch is decoded line by line instead of bisected.
+_SMALL = 16
+_HEX_RUN = re.compile(r"\\\\|(?:\\x[0-9A-Fa-f]{2})+")
+
+
+def decode_json_lines(lines: pl.Series, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Decode each line as a JSON object, keeping only the keys in ``schema``.
+
+    Parameters
+    ----------
+    lines
+        String series, one JSON document per element.
+    schema
+        Keys to keep and their dtypes; use ``pl.String`` (numbers and booleans come back
+        as their JSON text, objects as JSON text) or ``pl.List(pl.String)`` for arrays.
+
+    Returns
+    -------
+    pl.DataFrame
+        Exactly ``len(lines)`` rows in order: one column per key (null where absent or
+        not decodable) plus the Boolean column ``_json_ok``. Never raises on bad input.
+
+    Examples
+    --------
+    >>> import polars as pl
+    >>> df = decode_json_lines(pl.Series(['{"a": 1}', '{"a": "x', ""]), {"a": pl.String()})
+    >>> df.to_dicts()
+    [{'a': '1', '_json_ok': True}, {'a': None, '_json_ok': False}, {'a': None, '_json_ok': False}]
+    """
+    text = lines.cast(pl.String).fill_null("").str.strip_chars()
+    candidate = text.str.starts_with("{") & text.str.ends_with("}")
+    idx = candidate.arg_true()
+    decoded = _decode(text.gather(idx), schema)
+    # Scatter the decoded rows back to their line positions (non-candidates stay null).
+    positions = pl.DataFrame({"__row": pl.int_range(len(lines), eager=True, dtype=pl.UInt32)})
+    decoded = decoded.with_columns(idx.cast(pl.UInt32).alias("__row"))
+    out = positions.join(decoded, on="__row", how="left", maintain_order="left").drop("__row")
+    return out.with_columns(pl.col(OK).fill_null(False))
+
+
+def _decode(text: pl.Series, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    if len(text) == 0:
+        return pl.DataFrame(schema={**schema, OK: pl.Boolean()})
+    frame = _bulk(text, schema)
+    if frame is not None:
+        return frame.with_columns(pl.lit(True).alias(OK))
+    if len(text) <= _SMALL:
+        return _per_line(text.to_list(), schema)
+    half = len(text) // 2
+    return pl.concat(
+        [_decode(text.slice(0, half), schema), _decode(text.slice(half), schema)],
+        how="vertical",
+    )
+
+
+def _bulk(text: pl.Series, schema: dict[str, pl.DataType]) -> pl.DataFrame | None:
+    """Native decode of a batch, or None when any line in it is not valid JSON."""
+    payload = "\n".join(text.to_list()).encode("utf-8", errors="surrogatepass")
+    try:
+        frame = pl.read_ndjson(io.BytesIO(payload), schema=schema, ignore_errors=True)
+    except Exception:  # Polars raises several error types for bad JSON; all mean "bisect"
+        return None
+    # read_ndjson skips lines it sees as empty; a count mismatch means misalignment.
+    if frame.height != len(text):
+        return None
+    return frame
+
+
+def _per_line(rows: list[str], schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    records: list[dict[str, Any]] = []
+    for row in rows:
+        obj = _loads(row)
+        rec: dict[str, Any] = {name: None for name in schema}
+        rec[OK] = obj is not None
+        if obj is not None:
+            for name, dtype in schema.items():
+                if name in obj:
+                    rec[name] = _as(obj[name], dtype)
+        records.append(rec)
+    return pl.DataFrame(records, schema={**schema, OK: pl.Boolean()}, orient="row")
+
+
+def _loads(row: str) -> dict[str, Any] | None:
+    for attempt in (row, _unhex(row)):
+        try:
+            obj = json.loads(attempt, strict=False)
+        except (ValueError, RecursionError):
+            continue
+        return obj if isinstance(obj, dict) else None
+    return None
+
+
+def _unhex(row: str) -> str:
+    """nginx's default log escaping (``\\xHH`` per byte) → JSON escapes of the same text."""
+
+    def repl(match: re.Match[str]) -> str:
+        token = match.group(0)
+        if token == "\\\\":
+            return token
+        raw = bytes.fromhex(token.replace("\\x", ""))
+        return json.dumps(raw.decode("utf-8", errors="replace"))[1:-1]
+
+    return _HEX_RUN.sub(repl, row)
+
+
+def _as(value: Any, dtype: pl.DataType) -> Any:
+    if isinstance(dtype, pl.List):
+        if isinstance(value, list):
+            return [_text(v) for v in value]
+        return None
+    return _text(value)
+
+
+def _text(value: Any) -> str | None:
+    """A JSON value as the text Polars' reader gives for a String field."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        # A lone surrogate escape ("\\udcff") is valid JSON but not encodable text.
+        return value.encode("utf-8", errors="replace").decode("utf-8")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    return _text(json.dumps(value, ensure_ascii=False, separators=(",", ":")))

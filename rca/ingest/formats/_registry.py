@@ -1,0 +1,264 @@
+"""CNCF distribution (Docker) registry logs: logrus text and JSON.
+
+The registry logs through logrus with request fields from its context
+(``distribution/internal/dcontext``): ``http.request.*`` on every line logged while
+serving a request, and ``http.response.{status,written,contenttype,duration}`` on the line
+logged when the response is done (``msg="response completed"``, or one
+``"response completed with error"`` line per error, each with ``err.code``,
+``err.message`` and ``err.detail``).
+
+How lines are classified:
+
+* a logrus line with ``http.response.status`` is a request (REQUEST);
+* a further "response completed with error" line for a request id already seen is the
+  same request's next error (OTHER), so a request with two errors counts once;
+* other logrus lines (application messages, per-request error lines without a response
+  status) are OTHER, and so are the gorilla combined access-log lines the registry also
+  writes to the same stream, since they repeat a request already counted from its
+  logrus line (a file of *only* access lines is the ``combined`` format's job);
+* anything else is MALFORMED.
+
+Timestamps: logrus stamps a line when it is written, i.e. when the response completed.
+The canonical ``ts`` is the request start, so ``ts = time - http.response.duration``
+(the registry only logs the duration when it is positive; otherwise ``ts = time``).
+``client_ip`` is the first hop of ``http.request.remoteaddr``, which the registry fills
+from ``X-Forwarded-For`` when present (older releases logged the whole list), without
+its port.
+"""
+
+from __future__ import annotations
+
+import re
+
+import polars as pl
+
+from rca.ingest.formats._base import KIND, MALFORMED, OTHER, REQUEST, ParseState
+from rca.ingest.formats._common import dash_null, finish, first_hop, path_only, strip_port
+from rca.ingest.formats._godur import go_duration_seconds, rfc3339_utc
+from rca.ingest.formats._jsonlines import OK, decode_json_lines
+
+# Raw fields read from a registry line, in the column names used below.
+_KEYS = {
+    "time": "time",
+    "level": "level",
+    "msg": "msg",
+    "method": "http.request.method",
+    "remoteaddr": "http.request.remoteaddr",
+    "uri": "http.request.uri",
+    "useragent": "http.request.useragent",
+    "request_id": "http.request.id",
+    "status": "http.response.status",
+    "written": "http.response.written",
+    "duration": "http.response.duration",
+    "err_code": "err.code",
+    "err_message": "err.message",
+}
+# logrus' logstash formatter (a registry ``log.formatter`` option) renames two keys.
+_LOGSTASH = {"time": "@timestamp", "msg": "message"}
+
+# gorilla/handlers' combined log line: host ident user [time] "request" ...
+_ACCESS_LINE = r'^\S+ \S+ \S+ \[[^\]]+\] "'
+# A complete logrus text line: nothing but key=value pairs, values bare or Go-quoted.
+_LOGRUS_LINE = (
+    r'^\s*[^\s="]+=(?:"(?:[^"\\]|\\.)*"|[^\s"]*)(?:\s+[^\s="]+=(?:"(?:[^"\\]|\\.)*"|[^\s"]*))*\s*$'
+)
+# How many request ids to remember across chunks to drop a request's repeated error lines.
+_RECENT_IDS = 256
+_STATE_KEY = "registry_recent_request_ids"
+
+
+class _Registry:
+    """Shared classification and field mapping for both registry encodings."""
+
+    name = ""
+    description = ""
+
+    def sniff(self, lines: list[str]) -> float:
+        try:
+            sample = [line for line in lines if line.strip()]
+            if not sample:
+                return 0.0
+            raw = self._raw(pl.Series("line", sample, dtype=pl.String))
+            logrus = int(raw["_logrus"].sum())
+            if logrus == 0:
+                return 0.0
+            # Access lines only count when the file is evidently a registry's output.
+            access = int(raw["_access"].sum())
+            return (logrus + access) / len(sample)
+        except Exception:  # sniffing must never raise
+            return 0.0
+
+    def parse(self, lines: pl.Series, state: ParseState) -> pl.DataFrame:
+        lines = lines.cast(pl.String).fill_null("").rename("line")
+        raw = self._raw(lines)
+        return _to_requests(raw, state)
+
+    def _raw(self, lines: pl.Series) -> pl.DataFrame:
+        """One row per line: ``line``, the raw text fields of ``_KEYS``, ``_logrus``
+        (the line is a logrus entry) and ``_access`` (a gorilla access-log line)."""
+        raise NotImplementedError
+
+
+class RegistryJSON(_Registry):
+    """logrus ``JSONFormatter`` (and logstash formatter) output of the registry."""
+
+    name = "registry_json"
+    description = "CNCF distribution registry, logrus JSON (http.request.*, http.response.*)"
+
+    def _raw(self, lines: pl.Series) -> pl.DataFrame:
+        keys = {*_KEYS.values(), *_LOGSTASH.values()}
+        decoded = decode_json_lines(lines, {k: pl.String() for k in sorted(keys)})
+        cols = {
+            name: decoded[key].alias(name) for name, key in _KEYS.items() if name not in _LOGSTASH
+        }
+        for name, alt in _LOGSTASH.items():
+            cols[name] = decoded[_KEYS[name]].fill_null(decoded[alt]).alias(name)
+        frame = pl.DataFrame([lines, *cols.values()])
+        logrus = decoded[OK] & decoded["level"].is_not_null() & cols["msg"].is_not_null()
+        return frame.with_columns(
+            logrus.alias("_logrus"),
+            (~logrus & lines.str.contains(_ACCESS_LINE)).alias("_access"),
+        )
+
+
+class RegistryText(_Registry):
+    """logrus ``TextFormatter`` output: ``time="..." level=info msg="..." key=value ...``."""
+
+    name = "registry_text"
+    description = 'CNCF distribution registry, logrus text (time="..." level=... msg="...")'
+
+    def _raw(self, lines: pl.Series) -> pl.DataFrame:
+        frame = pl.DataFrame([lines])
+        frame = frame.with_columns([_logrus_field(key).alias(name) for name, key in _KEYS.items()])
+        frame = frame.with_columns([_unquote(frame[name]).alias(name) for name in _KEYS])
+        line = pl.col("line")
+        # The whole line must be key=value pairs, so a line torn inside a quoted value
+        # is MALFORMED rather than a half-read entry.
+        logrus = (
+            line.str.contains(_LOGRUS_LINE)
+            & line.str.contains(r"(?:^|\s)level=\S")
+            & line.str.contains(r"(?:^|\s)msg=")
+        )
+        return frame.with_columns(
+            logrus.alias("_logrus"),
+            (~logrus & line.str.contains(_ACCESS_LINE)).alias("_access"),
+        )
+
+
+def _logrus_field(key: str) -> pl.Expr:
+    """The raw (still quoted) value of ``key=...`` in a logrus text line."""
+    return pl.col("line").str.extract(rf'(?:^|\s){re.escape(key)}=("(?:[^"\\]|\\.)*"|[^\s"]*)', 1)
+
+
+def _unquote(raw: pl.Series) -> pl.Series:
+    """Undo logrus' quoting, which is Go's ``%q``: ``"..."`` with backslash escapes.
+
+    Nearly all escapes in registry logs are ``\\"`` and ``\\\\`` (Docker's user agent has
+    ``\\(linux\\)``); those are undone natively. Values with other escapes (``\\n``,
+    ``\\xff``, ``\\u00e9``) are rare and decoded one by one in Python.
+    """
+    quoted = raw.str.starts_with('"') & raw.str.ends_with('"') & (raw.str.len_chars() >= 2)
+    inner = pl.select(
+        pl.when(quoted).then(raw.str.slice(1).str.slice(0, raw.str.len_chars() - 2)).otherwise(raw)
+    ).to_series()
+    has_escape = quoted & inner.str.contains("\\", literal=True)
+    simple = inner.str.contains(r'^(?:[^\\]|\\["\\])*$')
+    fast = pl.select(
+        pl.when(has_escape & simple)
+        .then(inner.str.replace_all(r'\\(["\\])', "$1"))
+        .otherwise(inner)
+    ).to_series()
+    slow = (has_escape & ~simple).fill_null(False)
+    if slow.any():
+        idx = slow.arg_true()
+        values = [_go_unquote(v) for v in inner.gather(idx).to_list()]
+        fast = fast.scatter(idx, pl.Series(values, dtype=pl.String))
+    return fast.alias(raw.name)
+
+
+_GO_ESCAPE = re.compile(r"\\(x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}|U[0-9a-fA-F]{8}|[0-7]{3}|.)", re.S)
+_SIMPLE_ESCAPES = {"a": "\a", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t", "v": "\v"}
+
+
+def _go_unquote(text: str) -> str:
+    """Decode the body of a Go ``%q`` string; ``\\xHH`` and octal escapes are bytes."""
+    out = bytearray()
+    pos = 0
+    for match in _GO_ESCAPE.finditer(text):
+        out += text[pos : match.start()].encode("utf-8", errors="replace")
+        esc = match.group(1)
+        if esc[0] == "x":
+            out.append(int(esc[1:], 16))
+        elif esc[0] in "uU" and len(esc) > 1:
+            code = int(esc[1:], 16)
+            char = chr(code) if code <= 0x10FFFF else "\ufffd"
+            out += char.encode("utf-8", errors="replace")
+        elif len(esc) == 3 and esc.isdigit():
+            out.append(int(esc, 8) & 0xFF)
+        else:
+            out += _SIMPLE_ESCAPES.get(esc, esc).encode("utf-8", errors="replace")
+        pos = match.end()
+    out += text[pos:].encode("utf-8", errors="replace")
+    return out.decode("utf-8", errors="replace")
+
+
+def _to_requests(raw: pl.DataFrame, state: ParseState) -> pl.DataFrame:
+    status = dash_null(pl.col("status").str.strip_chars()).cast(pl.Int16, strict=False)
+    duration = go_duration_seconds(pl.col("duration"))
+    logged = rfc3339_utc(pl.col("time"))
+    start = (
+        pl.when(duration.is_not_null() & (duration > 0))
+        .then(logged - pl.duration(microseconds=(duration * 1e6).round(0).cast(pl.Int64)))
+        .otherwise(logged)
+    )
+    # The response line is the one with a status; its value must be an integer.
+    is_response = pl.col("_logrus") & dash_null(pl.col("status")).is_not_null()
+    raw = raw.with_columns(
+        pl.when(pl.col("line").str.strip_chars() == "")
+        .then(pl.lit(OTHER, pl.UInt8))
+        .when(is_response & status.is_not_null())
+        .then(pl.lit(REQUEST, pl.UInt8))
+        .when(is_response)
+        .then(pl.lit(MALFORMED, pl.UInt8))
+        .when(pl.col("_logrus") | pl.col("_access"))
+        .then(pl.lit(OTHER, pl.UInt8))
+        .otherwise(pl.lit(MALFORMED, pl.UInt8))
+        .alias(KIND)
+    )
+    frame = raw.with_columns(
+        start.alias("ts"),
+        strip_port(first_hop(pl.col("remoteaddr"))).alias("client_ip"),
+        dash_null(pl.col("method")).alias("method"),
+        path_only(pl.col("uri")).alias("path"),
+        status.alias("status"),
+        dash_null(pl.col("written")).cast(pl.Int64, strict=False).alias("bytes_sent"),
+        duration.alias("duration_s"),
+        dash_null(pl.col("useragent")).alias("user_agent"),
+        pl.coalesce(dash_null(pl.col("err_message")), dash_null(pl.col("err_code"))).alias(
+            "error_message"
+        ),
+    )
+    frame = _drop_repeated_errors(frame, state)
+    return finish(frame)
+
+
+def _drop_repeated_errors(frame: pl.DataFrame, state: ParseState) -> pl.DataFrame:
+    """A request with several errors logs one response line per error; keep the first."""
+    recent: list[str] = state.values.get(_STATE_KEY, [])
+    rid = pl.col("request_id")
+    is_req = (pl.col(KIND) == REQUEST) & rid.is_not_null()
+    seen_before = rid.is_in(pl.lit(pl.Series(recent, dtype=pl.String))) if recent else pl.lit(False)
+    first_in_chunk = pl.when(is_req).then(rid).otherwise(None).is_first_distinct()
+    repeat = is_req & (seen_before | ~first_in_chunk)
+    frame = frame.with_columns(
+        pl.when(repeat).then(pl.lit(OTHER, pl.UInt8)).otherwise(pl.col(KIND)).alias(KIND)
+    )
+    ids = frame.filter(is_req)["request_id"].tail(_RECENT_IDS).to_list()
+    state.values[_STATE_KEY] = (recent + ids)[-_RECENT_IDS:]
+    return frame
+
+
+registry_json = RegistryJSON()
+registry_text = RegistryText()
+
+FORMATS = [registry_json, registry_text]
