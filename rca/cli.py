@@ -108,17 +108,30 @@ def ingest(logs: tuple[str, ...], output: str, fmt: str, quiet: bool) -> None:
       rca ingest --logs /var/log/registry/ --logs 'lb/*.log.gz' -o requests.parquet
       rca analyze --logs requests.parquet --metrics metrics/ --html report.html
     """
+    from rca._progress import SILENT
+    from rca._text import terminal_safe
     from rca.ingest import write_parquet
+    from rca.ingest._logs import quality_summary
 
-    quality = write_parquet(list(logs), output, format=fmt)
+    if quiet:
+        quality = write_parquet(list(logs), output, format=fmt, progress=SILENT)
+    else:
+        from rich.console import Console
+
+        from rca.report._terminal import RichProgress
+
+        with RichProgress(Console(stderr=True)) as progress:
+            quality = write_parquet(list(logs), output, format=fmt, progress=progress)
     if not quiet:
-        from rca._text import terminal_safe
-
         totals = quality.select("lines", "records", "malformed", "other").sum().row(0)
         click.echo(
             f"{len(quality)} file(s): {totals[0]:,} lines, {totals[1]:,} requests, "
             f"{totals[2]:,} malformed, {totals[3]:,} other -> {terminal_safe(output)}"
         )
+        # Damage is reported, never fatal: say so on stderr so scripts can still pipe stdout.
+        note = quality_summary(quality)
+        if note:
+            click.echo(f"warning: {terminal_safe(note)}", err=True)
 
 
 @cli.command()

@@ -48,7 +48,6 @@ from rca._schema import FILE_QUALITY, REQUESTS, UTC_TS, empty, validate
 from rca.ingest._derive import derive
 from rca.ingest._detect import inspect, unrecognised_error
 from rca.ingest._files import (
-    CHUNK_BYTES,
     PathsLike,
     expand,
     is_gzip,
@@ -61,6 +60,9 @@ from rca.ingest.formats._base import KIND, MALFORMED, OTHER, REQUEST, LogFormat,
 
 #: Key of the Parquet key-value metadata entry holding the quality frame as JSON.
 QUALITY_KEY = "rca.quality"
+#: Bytes of lines handed to a parser at once: large enough to amortise per-chunk overhead,
+#: small enough to bound memory (a few chunks per worker are in flight).
+CHUNK_BYTES = 16 * 1024 * 1024
 #: ``format`` of files skipped because no format recognised them.
 UNRECOGNISED = "unrecognised"
 #: ``format`` of files without a single non-blank line.
@@ -425,7 +427,7 @@ def _parse_file(
     }
     samples: list[str] = []
     last_ts: Any = None
-    for chunk in iter_line_chunks(path):
+    for chunk in iter_line_chunks(path, CHUNK_BYTES):
         lines = chunk.lines
         parsed = fmt.parse(lines, state)
         if parsed.height != lines.len() or KIND not in parsed.columns:
