@@ -84,7 +84,10 @@ def _walk(folder: Path) -> list[Path]:
     out: list[Path] = []
     for root, dirs, files in os.walk(folder, followlinks=False):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        out.extend(Path(root, f) for f in sorted(files) if not f.startswith("."))
+        # Only regular files: a FIFO would block the read forever, and a dangling or
+        # looping symlink cannot be read (it would surface as a misleading error).
+        paths = (Path(root, f) for f in sorted(files) if not f.startswith("."))
+        out.extend(p for p in paths if p.is_file())
     return sorted(out)
 
 

@@ -1,0 +1,152 @@
+"""Input files: path expansion, gzip by content, chunked line reading, unreadable inputs."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+
+from rca._errors import IngestError
+from rca.ingest._files import expand, head_text, is_gzip, is_parquet, iter_line_chunks
+
+
+def test_expand_file_folder_glob_and_list(tmp_path: Path) -> None:
+    (tmp_path / "b").mkdir()
+    (tmp_path / "b" / "deep").mkdir()
+    for rel in ["a.log", "b/x.log", "b/deep/y.log.gz", "b/.hidden.log"]:
+        (tmp_path / rel).write_text("x\n")
+    (tmp_path / ".git").mkdir()
+    (tmp_path / ".git" / "config").write_text("x\n")
+
+    assert expand(tmp_path / "a.log") == [tmp_path / "a.log"]
+    assert expand(tmp_path) == [
+        tmp_path / "a.log",
+        tmp_path / "b" / "deep" / "y.log.gz",
+        tmp_path / "b" / "x.log",
+    ]
+    assert expand(str(tmp_path / "b" / "*.log")) == [tmp_path / "b" / "x.log"]
+    assert expand(str(tmp_path / "**" / "*.gz")) == [tmp_path / "b" / "deep" / "y.log.gz"]
+    # A file named twice (directly and through its folder) is read once.
+    assert expand([tmp_path / "b" / "x.log", tmp_path / "b"]) == [
+        tmp_path / "b" / "x.log",
+        tmp_path / "b" / "deep" / "y.log.gz",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: p / "missing.log", "no such file or folder"),
+        (lambda p: (p / "empty").mkdir() or p / "empty", "folder has no files"),
+        (lambda p: str(p / "*.nothing"), "pattern matches no files"),
+    ],
+    ids=["missing", "empty-folder", "glob-no-match"],
+)
+def test_expand_errors_name_the_path(
+    tmp_path: Path, make: Callable[[Path], Path | str], message: str
+) -> None:
+    target = make(tmp_path)
+    with pytest.raises(IngestError, match=message) as info:
+        expand(target)
+    assert info.value.path == str(target)
+
+
+def test_expand_nothing_given() -> None:
+    with pytest.raises(IngestError, match="no input paths given"):
+        expand([])
+
+
+def test_symlink_loop_given_directly_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    with pytest.raises(IngestError, match="not a regular file or folder"):
+        expand(tmp_path / "a")
+
+
+def test_folder_with_symlink_loops_and_fifo_lists_only_regular_files(tmp_path: Path) -> None:
+    (tmp_path / "a").symlink_to(tmp_path / "b")
+    (tmp_path / "b").symlink_to(tmp_path / "a")
+    (tmp_path / "up").symlink_to(tmp_path)  # a folder loop: not followed
+    os.mkfifo(tmp_path / "pipe")  # reading it would block forever
+    (tmp_path / "real.log").write_text("x\n")
+    assert expand(tmp_path) == [tmp_path / "real.log"]
+
+
+def test_gzip_is_recognised_by_content_not_name(write_log: Callable[..., Path]) -> None:
+    disguised = write_log("plain-name.log", ["hello", "world"], gz=True)
+    plain = write_log("fake.gz", ["hello", "world"])
+    assert is_gzip(disguised) and not is_gzip(plain)
+    assert head_text(disguised) == head_text(plain) == "hello\nworld\n"
+    assert not is_parquet(plain)
+
+
+def test_corrupt_gzip_is_a_clear_error(tmp_path: Path) -> None:
+    data = gzip.compress(b"line\n" * 100_000)
+    path = tmp_path / "torn.log.gz"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(IngestError, match="corrupt or truncated gzip") as info:
+        list(iter_line_chunks(path))
+    assert info.value.path == str(path)
+
+
+def test_permission_denied_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "secret.log"
+    path.write_text("x\n")
+    # chmod 000 does not stop root, so simulate the kernel's answer.
+    monkeypatch.setattr(os, "access", lambda p, mode: False)
+    with pytest.raises(IngestError, match="permission denied"):
+        head_text(path)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_permission_denied_for_real(tmp_path: Path) -> None:
+    path = tmp_path / "secret.log"
+    path.write_text("x\n")
+    path.chmod(0)
+    with pytest.raises(IngestError, match="permission denied"):
+        list(iter_line_chunks(path))
+
+
+def _lines(path: Path, chunk_bytes: int) -> tuple[list[str], int]:
+    chunks = list(iter_line_chunks(path, chunk_bytes))
+    lines = pl.concat([c.lines for c in chunks]).to_list() if chunks else []
+    return lines, sum(c.invalid_utf8 for c in chunks)
+
+
+def test_torn_last_line_crlf_blank_lines_and_bad_utf8(tmp_path: Path) -> None:
+    path = tmp_path / "x.log"
+    path.write_bytes(b"one\r\n\r\n\ntwo \xff\xfe end\nthree-torn")
+    lines, invalid = _lines(path, 1 << 20)
+    assert lines == ["one", "", "", "two \ufffd\ufffd end", "three-torn"]
+    assert invalid == 1
+
+
+# Data starting with the gzip magic is (rightly) read as gzip: covered above.
+@given(
+    st.binary(max_size=300).filter(lambda b: not b.startswith(b"\x1f\x8b")),
+    st.integers(min_value=1, max_value=64),
+)
+@example(b"", 1)
+@example(b"\n", 1)
+@example(b"a\nb", 1)
+def test_chunking_never_changes_the_lines(
+    tmp_path_factory: pytest.TempPathFactory, data: bytes, chunk: int
+) -> None:
+    path = tmp_path_factory.mktemp("chunks") / "x.log"
+    path.write_bytes(data)
+    small, invalid_small = _lines(path, chunk)
+    whole, invalid_whole = _lines(path, 1 << 20)
+    assert small == whole
+    assert invalid_small == invalid_whole
+    expected = data.split(b"\n")
+    if data.endswith(b"\n") or not data:
+        expected = expected[:-1]
+    assert len(whole) == len(expected)
