@@ -119,7 +119,7 @@ def _episode_rows(result: Result) -> list[dict[str, Any]]:
 
 #: 24-hour UTC tick labels; the date appears at midnight (and on the first tick).
 _TIME_LABELS = (
-    "utcHours(datum.value) == 0 && utcMinutes(datum.value) == 0"
+    "utchours(datum.value) == 0 && utcminutes(datum.value) == 0"
     " ? utcFormat(datum.value, '%b %d') : utcFormat(datum.value, '%H:%M')"
 )
 

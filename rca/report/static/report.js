@@ -14,7 +14,7 @@
     var spec = JSON.parse(node.textContent);
     window.vegaEmbed(target, spec, options).then(function (res) {
       target.setAttribute("data-rendered", "true");
-      var svg = target.querySelector("svg");
+      var svg = target.querySelector("svg.marks");
       if (svg) {
         svg.setAttribute("role", "img");
         svg.setAttribute("aria-label", target.getAttribute("aria-label") || "");
