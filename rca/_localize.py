@@ -22,10 +22,10 @@ HotSpot, Squeeze and RiskLoc:
 * a set's potential score is penalised for each extra dimension and each extra element, so
   the smallest combination that explains most wins: a superset of the true cause needs more
   elements for the same fit and a subset fits its other leaves badly;
-* the winning set is the first cause. Its fitted deviation is then *explained away* (moved
-  into the expectation) and the search repeats on the residual, so a second, independent
-  cause in another cuboid is found too, and a subset or superset of a found cause keeps
-  almost no residual excess and drops down the ranking.
+* the winning set is the first cause. Its leaves are then *explained away* (set aside) and
+  the search repeats on the rest, so a second, independent cause in another cuboid is
+  found too, and a subset or superset of a found cause keeps almost no excess of its own
+  and drops down the ranking.
 """
 
 from __future__ import annotations
@@ -597,16 +597,14 @@ def _evaluate(
 def _explain_away(
     table: pl.DataFrame, members: pl.DataFrame, cube: tuple[str, ...]
 ) -> pl.DataFrame:
-    """Move the fitted deviation of the selected elements into the expectation."""
-    c = list(cube)
-    marks = members.select(c).with_columns(_sel=pl.lit(True))
-    ve, fe, we = (pl.col(x).sum().over(c) for x in ("v", "f", "w"))
-    fitted = pl.col("f") + pl.when(we > 0).then((ve - fe) * pl.col("w") / we).otherwise(0.0)
-    return (
-        table.join(marks, on=c, how="left", nulls_equal=True)
-        .with_columns(f=pl.when(pl.col("_sel")).then(fitted).otherwise(pl.col("f")))
-        .drop("_sel")
-    )
+    """Drop the leaves a selected cause accounts for.
+
+    Later rounds then fit the next cause on the leaves it alone explains: a cause that
+    overlaps an earlier one is not blamed for the overlap, and a subset or superset of a
+    selected cause keeps only what the selected cause does not explain.
+    """
+    marks = members.select(cube)
+    return table.join(marks, on=list(cube), how="anti", nulls_equal=True)
 
 
 def _confidence(z: pl.Expr, tested: int) -> pl.Expr:
@@ -667,6 +665,9 @@ def _search(leaves: _Leaves, dims: list[str], max_order: int, limit: int | None)
             members.select(*keys, chosen_round=pl.lit(round_), set_share=pl.lit(share), z_sel=z)
         )
         table = _explain_away(table, members, cubes[cuboid])
+        if table.height == 0:
+            current = first.clear()
+            break
         current = _evaluate(table, cubes, 0, sign)
 
     residual = current.select(*keys, excess_r=pl.col("excess"), z_r=z)
