@@ -1,0 +1,220 @@
+"""Derived attributes: endpoint kind, repository, client prefix, user-agent fields."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import polars as pl
+import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+
+from rca._schema import DERIVED_FIELDS
+from rca.ingest._derive import client_prefix_expr, derive
+
+
+def _frame(**columns: list[str | None]) -> pl.DataFrame:
+    n = len(next(iter(columns.values())))
+    base: dict[str, list[str | None]] = {
+        "path": ["/"] * n,
+        "method": ["GET"] * n,
+        "client_ip": ["192.0.2.1"] * n,
+        "user_agent": ["curl/8.0"] * n,
+    }
+    base.update(columns)
+    return pl.DataFrame(base, schema=dict.fromkeys(base, pl.String))
+
+
+ENDPOINTS = [
+    # method, path, endpoint, repository, namespace
+    ("GET", "/v2/", "ping", None, None),
+    ("GET", "/v2", "other", None, None),
+    ("GET", "/v2/library/alpine/manifests/3.18", "manifest", "library/alpine", "library"),
+    ("HEAD", "/v2/library/alpine/manifests/sha256:0123", "manifest", "library/alpine", "library"),
+    ("PUT", "/v2/myorg/team/app/manifests/v1", "manifest", "myorg/team/app", "myorg"),
+    ("GET", "/v2/myorg/team/app/blobs/sha256:ab12", "blob", "myorg/team/app", "myorg"),
+    ("HEAD", "/v2/alpine/blobs/sha256:ab12", "blob", "alpine", "alpine"),
+    ("POST", "/v2/library/alpine/blobs/uploads/", "upload", "library/alpine", "library"),
+    ("PATCH", "/v2/library/alpine/blobs/uploads/5a1e-uuid", "upload", "library/alpine", "library"),
+    ("GET", "/v2/library/alpine/blobs/uploads", "upload", "library/alpine", "library"),
+    ("PUT", "/v2/library/alpine/blobs/sha256:ab12", "upload", "library/alpine", "library"),
+    ("GET", "/v2/library/alpine/tags/list", "tags", "library/alpine", "library"),
+    # A repository component named like a route keyword: the route is the suffix.
+    ("GET", "/v2/org/blobs/manifests/latest", "manifest", "org/blobs", "org"),
+    ("GET", "/v2/_catalog", "other", None, None),
+    ("GET", "/index.html", "other", None, None),
+    ("GET", None, "other", None, None),
+]
+
+
+def test_endpoint_repository_namespace() -> None:
+    frame = _frame(path=[e[1] for e in ENDPOINTS], method=[e[0] for e in ENDPOINTS])
+    got = derive(frame).select("endpoint", "repository", "namespace").rows()
+    assert got == [e[2:] for e in ENDPOINTS]
+
+
+USER_AGENTS = [
+    # user agent, family, version, os, kernel
+    (
+        "docker/20.10.7 go/go1.13.15 git-commit/8728dd2 kernel/4.14.238-182.422.amzn2.x86_64 os/linux arch/amd64 UpstreamClient(Docker-Client/20.10.7 \\(linux\\))",
+        "docker",
+        "20.10.7",
+        "linux",
+        "amzn2",
+    ),
+    (
+        "docker/1.13.1 go/go1.10.3 kernel/3.10.0-1160.el7.x86_64 os/linux arch/amd64",
+        "docker",
+        "1.13.1",
+        "linux",
+        "el7",
+    ),
+    (
+        "docker/24.0.7 go/go1.20.10 git-commit/311b9ff kernel/5.15.0-91-generic os/linux arch/amd64 UpstreamClient(Docker-Client/24.0.7 \\(linux\\))",
+        "docker",
+        "24.0.7",
+        "linux",
+        "generic",
+    ),
+    (
+        "docker/20.10.21 go/go1.18.7 git-commit/3056208 kernel/5.10.102.1-microsoft-standard-WSL2 os/linux arch/amd64 UpstreamClient(Docker-Client/20.10.21 \\(windows\\))",
+        "docker",
+        "20.10.21",
+        "linux",
+        "microsoft-standard-WSL2",
+    ),
+    (
+        "docker/24.0.6 go/go1.20.7 git-commit/1a79695 kernel/6.1.0-13-amd64 os/linux arch/amd64",
+        "docker",
+        "24.0.6",
+        "linux",
+        "amd64",  # Debian's flavour name, its only marker
+    ),
+    (
+        "docker/24.0.6 go/go1.20.7 kernel/5.10.104-linuxkit os/linux arch/arm64 UpstreamClient(Docker-Client/24.0.6 \\(darwin\\))",
+        "docker",
+        "24.0.6",
+        "linux",
+        "linuxkit",
+    ),
+    (
+        "docker/24.0.6 go/go1.20.7 kernel/6.5.6-300.fc39.aarch64 os/linux arch/arm64",
+        "docker",
+        "24.0.6",
+        "linux",
+        "fc39",
+    ),
+    ("docker/19.03.5 kernel/5.15.65+ os/linux", "docker", "19.03.5", "linux", None),
+    ("containerd/1.6.21", "containerd", "1.6.21", None, None),
+    ("containerd/v1.7.2", "containerd", "1.7.2", None, None),
+    ("cri-o/1.25.1 go/go1.19.9 os/linux arch/amd64", "cri-o", "1.25.1", "linux", None),
+    ("buildkit/v0.11", "buildkit", "0.11", None, None),
+    ("skopeo/1.13.3", "skopeo", "1.13.3", None, None),
+    ("containers/5.24.2 (github.com/containers/image)", "podman", "5.24.2", None, None),
+    ("curl/7.68.0", "curl", "7.68.0", None, None),
+    (
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+        "browser",
+        "120.0.0.0",
+        "windows",
+        None,
+    ),
+    (
+        "Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.1 Safari/605.1.15",
+        "browser",
+        "17.1",
+        "darwin",
+        None,
+    ),
+    (
+        "Mozilla/5.0 (Linux; Android 14) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36",
+        "browser",
+        "120.0",
+        "android",
+        None,
+    ),
+    (
+        "Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:120.0) Gecko/20100101 Firefox/120.0",
+        "browser",
+        "120.0",
+        "linux",
+        None,
+    ),
+    ("Go-http-client/1.1", "other", "1.1", None, None),
+    ("", "other", None, None, None),
+    (None, None, None, None, None),
+]
+
+
+@pytest.mark.parametrize("case", USER_AGENTS, ids=lambda c: str(c[0])[:40])
+def test_user_agent_fields(case: tuple[str | None, ...]) -> None:
+    frame = _frame(user_agent=[case[0]])
+    got = derive(frame).select("ua_family", "ua_version", "ua_os", "ua_kernel").row(0)
+    assert got == case[1:]
+
+
+def test_user_agents_all_at_once_keep_row_order() -> None:
+    # Repeated values exercise the distinct-value join; row order must survive it.
+    agents = [c[0] for c in USER_AGENTS] * 3
+    frame = _frame(user_agent=agents)
+    out = derive(frame)
+    assert out.get_column("user_agent").to_list() == agents
+    assert out.get_column("ua_family").to_list() == [c[1] for c in USER_AGENTS] * 3
+
+
+@pytest.mark.parametrize(
+    ("ip", "prefix"),
+    [
+        ("203.0.113.7", "203.0.113.0/24"),
+        ("10.0.0.255", "10.0.0.0/24"),
+        ("::ffff:192.0.2.33", "192.0.2.0/24"),
+        ("2001:db8:1::1", "2001:db8:1::/48"),
+        ("2001:DB8:0001:0002:3:4:5:6", "2001:db8:1::/48"),
+        ("2001:db8::1", "2001:db8::/48"),
+        ("2001::1:2:3:4:5:6", "2001:0:1::/48"),
+        ("fe80::1%eth0", "fe80::/48"),
+        ("::1", "::/48"),
+        ("-", None),
+        ("registry.example.com", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_client_prefix(ip: str | None, prefix: str | None) -> None:
+    out = derive(_frame(client_ip=[ip]))
+    assert out.get_column("client_prefix").to_list() == [prefix]
+
+
+@given(st.ip_addresses())
+@example(ipaddress.ip_address("::ffff:192.0.2.33"))
+@example(ipaddress.ip_address("2001:db8::"))
+def test_client_prefix_matches_ipaddress(ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> None:
+    forms = {str(ip), ip.exploded}
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        forms.add(f"::ffff:{ip.ipv4_mapped}")  # how servers print a mapped client
+    for text in forms:
+        if "." in text or ip.version == 4:
+            v4 = ip if ip.version == 4 else ip.ipv4_mapped
+            expected = str(ipaddress.ip_network(f"{v4}/24", strict=False))
+        else:  # hex-form mapped addresses are rare in logs: taken as plain IPv6
+            expected = str(ipaddress.ip_network(f"{ip}/48", strict=False))
+        got = pl.select(client_prefix_expr(pl.lit(text, pl.String))).item()
+        assert got == expected, text
+
+
+def test_derive_is_lazy_friendly_and_typed() -> None:
+    frame = _frame(path=["/v2/a/tags/list", "/v2/"], user_agent=["curl/8.0", "curl/8.0"])
+    eager = derive(frame)
+    lazy = derive(frame.lazy())
+    assert isinstance(lazy, pl.LazyFrame)
+    assert_frame_equal(lazy.collect(), eager)
+    assert {c: eager.schema[c] for c in DERIVED_FIELDS} == DERIVED_FIELDS
+    # Running it twice replaces the columns rather than duplicating them.
+    assert_frame_equal(derive(eager), eager)
+
+
+def test_derive_empty_frame() -> None:
+    out = derive(_frame(path=[]))
+    assert out.height == 0
+    assert set(DERIVED_FIELDS) <= set(out.columns)
