@@ -134,7 +134,8 @@ def localize(
         Column name or expression: a boolean per request, a failure count per row, or the
         actual KPI of a snapshot.
     total
-        Column name or expression with the request count per row (pre-aggregated counts).
+        Column name or expression with the request count per row (pre-aggregated counts);
+        not used with ``expected``.
     expected
         Column name or expression with the forecast per row (snapshot mode).
     time
@@ -145,7 +146,7 @@ def localize(
     max_order
         Largest number of dimensions in a segment.
     limit
-        Keep this many rows (None keeps every candidate).
+        Keep this many rows (None keeps every candidate with an excess).
 
     Returns
     -------
