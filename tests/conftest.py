@@ -80,6 +80,11 @@ def write_log(tmp_path: Path) -> Callable[..., Path]:
     return write
 
 
+@pytest.fixture
+def combined_lines() -> list[str]:
+    return list(COMBINED_LINES)
+
+
 @pytest.fixture(scope="session")
 def real_apache() -> Path:
     if not REAL_APACHE.is_file():  # the shared data folder sits beside the checkout

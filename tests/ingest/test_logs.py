@@ -1,0 +1,254 @@
+"""parse_logs / read_logs: counting, reconciliation, order, parallelism, damaged input."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from rca._errors import DataQualityWarning, IngestError
+from rca._schema import FILE_QUALITY, REQUESTS
+from rca.ingest import ParsedLogs, parse_logs, read_logs
+from rca.ingest import _logs as logs_module
+from rca.ingest.formats._base import LogFormat
+
+GOOD = [
+    "2024-01-01T00:00:00Z 200 GET /v2/",
+    "2024-01-01T00:00:02Z 503 GET /v2/library/alpine/manifests/3.18",
+    "2024-01-01T00:00:01Z 200 HEAD /v2/library/alpine/blobs/sha256:ab",
+]
+
+
+def _reconciles(quality: pl.DataFrame) -> bool:
+    q = quality
+    return bool(((q["records"] + q["malformed"] + q["other"]) == q["lines"]).all())
+
+
+def test_counts_samples_and_reconciliation(
+    write_log: Callable[..., Path], simple_format: LogFormat
+) -> None:
+    lines = [GOOD[0], "", "   ", "torn line", GOOD[1], "x" * 10, GOOD[2], "\x1b[31mred"]
+    path = write_log("a.log", lines)
+    parsed = parse_logs(path, format=simple_format)
+    assert isinstance(parsed, ParsedLogs)
+    assert parsed.requests.schema == pl.Schema(REQUESTS)
+    assert parsed.quality.schema == pl.Schema(FILE_QUALITY)
+    row = parsed.quality.row(0, named=True)
+    assert row == {
+        "source": str(path),
+        "format": "simple",
+        "bytes": path.stat().st_size,
+        "lines": 8,
+        "records": 3,
+        "malformed": 3,
+        "other": 2,
+        "invalid_utf8": 0,
+        "out_of_order": 1,  # 00:00:01 after 00:00:02
+        "samples": ["torn line", "x" * 10, "\x1b[31mred"],  # verbatim
+    }
+    assert _reconciles(parsed.quality)
+    out = parsed.requests
+    assert out["source"].to_list() == [str(path)] * 3
+    assert out["status"].to_list() == [200, 503, 200]  # file order, not time order
+    assert out["endpoint"].to_list() == ["ping", "manifest", "blob"]
+
+
+def test_samples_capped_and_counts_span_chunks(
+    write_log: Callable[..., Path], simple_format: LogFormat, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines: list[str] = []
+    for i in range(300):
+        # Every tenth timestamp steps back; a malformed line every seventh.
+        second = i - 5 if i % 10 == 0 and i else i
+        lines.append(f"2024-01-01T00:{second // 60:02d}:{second % 60:02d}Z 200 GET /p{i}")
+        if i % 7 == 0:
+            lines.append(f"bad {i}")
+    path = write_log("big.log", lines, newline_at_end=False)
+    whole = parse_logs(path, format=simple_format)
+    monkeypatch.setattr(logs_module, "CHUNK_BYTES", 64)  # a few lines per chunk
+    chunked = parse_logs(path, format=simple_format)
+    assert_frame_equal(chunked.requests, whole.requests)
+    assert_frame_equal(chunked.quality, whole.quality)
+    row = whole.quality.row(0, named=True)
+    assert (row["lines"], row["records"], row["malformed"]) == (343, 300, 43)
+    assert row["out_of_order"] == 29
+    assert row["samples"] == ["bad 0", "bad 7", "bad 14", "bad 21", "bad 28"]
+
+
+def test_non_utf8_blank_and_torn_last_line_never_stop_a_run(
+    write_log: Callable[..., Path], simple_format: LogFormat
+) -> None:
+    data = (
+        GOOD[0].encode()
+        + b"\n\n"
+        + b"2024-01-01T00:00:03Z 200 GET /caf\xe9\n"  # Latin-1 byte in the path
+        + b"\xff\xfe\x00garbage\n"
+        + GOOD[1].encode()[:20]  # torn last line, no newline
+    )
+    path = write_log("damaged.log", data)
+    parsed = parse_logs(path, format=simple_format)
+    row = parsed.quality.row(0, named=True)
+    assert (row["lines"], row["records"], row["malformed"], row["other"]) == (5, 2, 2, 1)
+    assert row["invalid_utf8"] == 2
+    assert parsed.requests["path"].to_list() == ["/v2/", "/caf\ufffd"]
+    assert row["samples"][1] == GOOD[1][:20]
+
+
+def test_files_come_out_in_sorted_path_order(
+    write_log: Callable[..., Path], simple_format: LogFormat, tmp_path: Path
+) -> None:
+    for name in ["c.log", "a.log", "sub/b.log", "d.log.gz"]:
+        write_log(name, [f"2024-01-01T00:00:00Z 200 GET /{name}"] * 50, gz=name.endswith(".gz"))
+    expected = [str(tmp_path / n) for n in ["a.log", "c.log", "d.log.gz", "sub/b.log"]]
+    for given in (tmp_path, [tmp_path / "sub", tmp_path / "d.log.gz", str(tmp_path / "*.log")]):
+        parsed = parse_logs(given, format=simple_format)
+        assert parsed.quality["source"].to_list() == expected
+        assert parsed.requests["source"].unique(maintain_order=True).to_list() == expected
+        assert parsed.requests.height == 200
+
+
+def test_parallel_result_is_deterministic(
+    write_log: Callable[..., Path], simple_format: LogFormat, tmp_path: Path
+) -> None:
+    for f in range(6):
+        write_log(
+            f"f{f}.log",
+            [
+                f"2024-01-01T00:{i // 60 % 60:02d}:{i % 60:02d}Z 200 GET /{f}/{i}"
+                for i in range(2000)
+            ],
+        )
+    first = parse_logs(tmp_path, format=simple_format)
+    for _ in range(3):
+        again = parse_logs(tmp_path, format=simple_format)
+        assert_frame_equal(again.requests, first.requests)
+        assert_frame_equal(again.quality, first.quality)
+
+
+def test_gzip_and_plain_give_identical_frames(
+    write_log: Callable[..., Path], simple_format: LogFormat
+) -> None:
+    plain = parse_logs(write_log("x.log", GOOD), format=simple_format)
+    packed = parse_logs(write_log("x.log.gz", GOOD, gz=True), format=simple_format)
+    assert_frame_equal(packed.requests.drop("source"), plain.requests.drop("source"))
+    assert_frame_equal(
+        packed.quality.drop("source", "bytes"), plain.quality.drop("source", "bytes")
+    )
+
+
+def test_errors_from_a_worker_reach_the_caller(
+    write_log: Callable[..., Path], simple_format: LogFormat, tmp_path: Path
+) -> None:
+    write_log("a.log", GOOD)
+    torn = tmp_path / "b.log.gz"
+    import gzip
+
+    data = gzip.compress(("\n".join(GOOD) + "\n").encode() * 5000)
+    torn.write_bytes(data[: len(data) // 2])
+    with pytest.raises(IngestError, match="corrupt or truncated gzip") as info:
+        parse_logs(tmp_path, format=simple_format)
+    assert info.value.path == str(torn)
+
+
+def test_unknown_format_name_lists_the_known_ones(write_log: Callable[..., Path]) -> None:
+    with pytest.raises(IngestError, match=r"unknown log format 'nope'.*combined"):
+        parse_logs(write_log("a.log", GOOD), format="nope")
+
+
+def test_explicit_format_wins_over_detection(
+    write_log: Callable[..., Path], simple_format: LogFormat, combined_lines: list[str]
+) -> None:
+    path = write_log("a.log", combined_lines)
+    detected = parse_logs(path)
+    assert detected.quality["format"].to_list() == ["combined"]
+    forced = parse_logs(path, format=simple_format)
+    assert forced.quality.select("format", "records", "malformed").row(0) == ("simple", 0, 3)
+
+
+def test_mixed_formats_in_one_folder(
+    write_log: Callable[..., Path], tmp_path: Path, combined_lines: list[str]
+) -> None:
+    write_log("lb/access.log", combined_lines)
+    write_log("registry/registry.log.gz", _registry_text_lines(), gz=True)
+    parsed = parse_logs(tmp_path)
+    assert parsed.quality.select("format", "records").rows() == [
+        ("combined", 3),
+        ("registry_text", 2),
+    ]
+    assert parsed.requests.height == 5
+
+
+def _registry_text_lines() -> list[str]:
+    # Shaped like distribution's logrus text output (docs: "Configuring a registry" / logs).
+    return [
+        'time="2023-05-04T10:01:02.123456789Z" level=info msg="response completed" go.version=go1.20.3 http.request.host="registry.example.com" http.request.id=0d9b1a7c http.request.method=GET http.request.remoteaddr="203.0.113.9:51234" http.request.uri="/v2/library/alpine/manifests/3.18" http.request.useragent="containerd/1.6.21" http.response.contenttype="application/vnd.oci.image.index.v1+json" http.response.duration=2.2ms http.response.status=200 http.response.written=1638',
+        'time="2023-05-04T10:01:03.5Z" level=info msg="response completed" go.version=go1.20.3 http.request.host="registry.example.com" http.request.id=1e2f3a4b http.request.method=HEAD http.request.remoteaddr="203.0.113.9:51235" http.request.uri="/v2/library/alpine/blobs/sha256:ab12" http.request.useragent="containerd/1.6.21" http.response.duration=941.5µs http.response.status=404 http.response.written=0',
+    ]
+
+
+def test_folder_with_unrelated_files_skips_them(
+    write_log: Callable[..., Path], tmp_path: Path, combined_lines: list[str]
+) -> None:
+    write_log("access.log", combined_lines)
+    write_log("README.md", ["# Logs", "", "Rotated daily by logrotate."])
+    write_log("logo.png", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x10")
+    write_log("empty.log", b"")
+    parsed = parse_logs(tmp_path)
+    assert parsed.quality.select("source", "format", "lines", "other").rows() == [
+        (str(tmp_path / "README.md"), "unrecognised", 3, 3),
+        (str(tmp_path / "access.log"), "combined", 3, 0),
+        (str(tmp_path / "empty.log"), "empty", 0, 0),
+        (str(tmp_path / "logo.png"), "unrecognised", 3, 3),  # 2 newlines + a torn tail
+    ]
+    assert _reconciles(parsed.quality)
+    assert parsed.requests.height == 3
+    with pytest.warns(DataQualityWarning, match="2 file\\(s\\) matched no log format"):
+        read_logs(tmp_path)
+
+
+def test_an_explicitly_named_unrecognised_file_is_an_error(
+    write_log: Callable[..., Path], combined_lines: list[str]
+) -> None:
+    path = write_log("notes.txt", ["\x1b[2Jhello " + "y" * 200, "world"])
+    with pytest.raises(IngestError) as info:
+        parse_logs([path, write_log("ok.log", combined_lines)])
+    message = str(info.value)
+    assert message.startswith(f"{path}: no known log format matches")
+    assert "first line: '\\x1b[2Jhello yyy" in message  # terminal-safe
+    assert "\x1b" not in message
+    assert "y" * 100 not in message  # truncated
+    assert "combined" in message and "registry_text" in message and "--format" in message
+
+
+def test_a_folder_with_no_log_at_all_is_an_error(
+    write_log: Callable[..., Path], tmp_path: Path
+) -> None:
+    write_log("README.md", ["# not a log"])
+    write_log("empty.log", b"")
+    with pytest.raises(IngestError, match="none of the 2 input file\\(s\\) is a log"):
+        parse_logs(tmp_path)
+
+
+def test_only_empty_files_give_an_empty_frame(write_log: Callable[..., Path]) -> None:
+    parsed = parse_logs(write_log("empty.log", b"\n\n"))
+    assert parsed.requests.height == 0
+    assert parsed.requests.schema == pl.Schema(REQUESTS)
+    assert parsed.quality.select("format", "lines", "other").row(0) == ("empty", 2, 2)
+
+
+def test_read_logs_warns_once_about_malformed_lines(
+    write_log: Callable[..., Path], simple_format: LogFormat
+) -> None:
+    path = write_log("a.log", [*GOOD, "oops", "oops again"])
+    with pytest.warns(DataQualityWarning, match=r"2 of 5 lines could not be parsed") as record:
+        frame = read_logs(path, format=simple_format)
+    assert len(record) == 1
+    assert isinstance(frame, pl.LazyFrame)
+    assert frame.collect().height == 3
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        read_logs(write_log("clean.log", GOOD), format=simple_format)  # no warning
