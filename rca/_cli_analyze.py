@@ -41,10 +41,9 @@ def parse_when(text: str | None, option: str, *, now: datetime | None = None) ->
     try:
         when = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
     except ValueError:
-        raise click.BadParameter(
-            f"{text!r} is not a time: use ISO 8601 (2021-04-01T10:00Z) or a relative form "
-            "such as 90m, 6h or 2d (counted back from now)",
-            param_hint=option,
+        raise click.ClickException(
+            f"{option} {text!r} is not a time: use ISO 8601 (2021-04-01T10:00Z) or a relative "
+            "form such as 90m, 6h or 2d (counted back from now)"
         ) from None
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
@@ -175,8 +174,8 @@ def register(cli: click.Group) -> None:
         from rca.report._terminal import print_summary
 
         if not logs and not metrics:
-            raise click.UsageError(
-                "give --logs PATH and/or --metrics PATH (see rca analyze --help)"
+            raise click.ClickException(
+                "nothing to analyse: give --logs PATH and/or --metrics PATH (see rca analyze --help)"
             )
         err, out = _consoles(quiet, json_ == "-")
         command = _command_line(

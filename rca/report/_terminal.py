@@ -57,7 +57,9 @@ class RichProgress:
             TaskProgressColumn(),
             TimeElapsedColumn(),
             console=console,
-            transient=False,
+            # The bars vanish when the work ends, so what stays on screen is the summary,
+            # or, on failure, the one-line error alone.
+            transient=True,
         )
         self._task: Any = None
         self._lock = threading.Lock()  # stages may report from worker threads
@@ -73,7 +75,8 @@ class RichProgress:
         tb: TracebackType | None,
     ) -> None:
         with self._lock:
-            self._finish()
+            if exc_type is None:
+                self._finish()
         self._progress.stop()
 
     def _finish(self) -> None:
@@ -126,11 +129,12 @@ def print_summary(result: Result, console: Any, written: Sequence[tuple[str, str
     if eps:
         table = Table(title="Failure episodes (UTC)", box=box.SIMPLE_HEAD, title_justify="left")
         for name in ("#", "start", "end", "duration", "requests", "failures", "rate", "baseline"):
-            table.add_column(name, justify="left" if name in ("start", "end") else "right")
+            left = name in ("start", "end")
+            table.add_column(name, justify="left" if left else "right", no_wrap=True)
         for i, e in enumerate(eps[: TERMINAL_ROWS * 2], start=1):
             table.add_row(
-                str(i), e["start"], e["end"], e["duration"], e["requests"], e["failures"],
-                e["failure_rate"], e["baseline_rate"],
+                str(i), e["start"].removesuffix(" UTC"), e["end"].removesuffix(" UTC"),
+                e["duration"], e["requests"], e["failures"], e["failure_rate"], e["baseline_rate"],
             )  # fmt: skip
         if len(eps) > TERMINAL_ROWS * 2:
             table.caption = f"… and {len(eps) - TERMINAL_ROWS * 2} more in the reports"

@@ -26,7 +26,7 @@ def test_summary_shows_episodes_causes_ruled_out_and_paths(incident_result: Resu
     assert "Top causes" in text and "0.91" in text and "lb_cpu_utilization" in text
     assert "Ruled out" in text and "coredns_request_duration_seconds" in text
     assert "HTML report: out/report.html" in text
-    assert text.count("2021-04-01 08:30 UTC") >= 2  # verdict and the episodes table
+    assert "2021-04-01 08:30 UTC" in text and "2021-04-01 09:05 " in text  # verdict, episodes
 
 
 def test_summary_neutralises_escapes_and_rich_markup(incident_result: Result) -> None:
@@ -68,4 +68,4 @@ def test_rich_progress_is_thread_safe_and_completes_stages() -> None:
         progress.start("ranking causes")  # no total: a spinner, finished by done()
         progress.done()
         assert all(task.finished for task in progress._progress.tasks)
-    assert "parsing logs" in buf.getvalue() and "ranking causes" in buf.getvalue()
+    assert "parsing logs" not in buf.getvalue()  # transient: gone once the work ends
