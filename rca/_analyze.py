@@ -172,7 +172,8 @@ def analyze(
         metric_cands = metric_candidates(
             metric_frame, start_s=start_s, n=n, bucket_seconds=bucket_s
         )
-    detector = EpisodeDetector()
+    # Merge episodes across gaps of up to ~3 minutes, whatever the bucket width.
+    detector = EpisodeDetector(max_gap=max(2, round(180 / bucket_s)))
     if symptom in _KIND_SYMPTOMS:
         if grid is None:
             raise ParameterError(

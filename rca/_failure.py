@@ -283,7 +283,7 @@ class _Parser:
     def literal(self) -> int | float | str | bool:
         tok = self.peek()
         if tok is None:
-            raise self.fail("expected a value")
+            raise self.fail("expected a number or a quoted string")
         kind, text = tok
         if kind == "num":
             self.i += 1

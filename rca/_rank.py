@@ -17,6 +17,9 @@ the April 2021 trap (DNS and heavy IPs looked dramatic in the first episode only
   leading candidate is accounted for (partial rank correlation with the symptom);
 * kind-specific features: for segments and clients, the share of the episodes' excess
   failures they carry (1.5) and how surprising their failure rate is versus the rest (1);
+  segments also carry ``rca.localize``'s score (2), which is what prefers the smallest
+  combination that explains most: a superset or subset of the localised cause keeps
+  almost no residual excess once that cause is explained away, and scores near 0;
   for metrics, saturation (0.5) for bounded series near their ceiling, as "utilization
   near saturation matters more than a raw correlation".
 
@@ -56,6 +59,7 @@ WEIGHTS: dict[str, float] = {
     "explains_away": 0.75,
     "explained_share": 1.5,
     "surprise": 1.0,
+    "localization": 2.0,
     "saturation": 0.5,
 }
 KIND_PRIOR: dict[str, float] = {"metric": 1.0, "segment": 1.0, "client": 1.0, "log_pattern": 0.8}
@@ -95,6 +99,8 @@ def _features(cand: Candidate, ev: Evidence, explain: float) -> dict[str, float]
         feats["explained_share"] = cand.facts.get("explained_share", 0.0)
         if "surprise" in cand.facts:
             feats["surprise"] = cand.facts["surprise"]
+        if "localization" in cand.facts:
+            feats["localization"] = cand.facts["localization"]
     if cand.kind == "metric" and ev.ceiling is not None:
         # Only bounded series carry the saturation feature: for an unbounded series "near
         # its ceiling" has no meaning, and a zero there would punish it for its unit.
@@ -141,7 +147,8 @@ def rank(cands: list[Candidate], ctx: Context) -> list[Scored]:
         feats = _features(c, ev, explain)
         score = combine(feats, c.kind)
         out.append(Scored(c, ev, feats, score, _verdict(c, ev, ctx, why_explained)))
-    out.sort(key=lambda s: (-s.score, s.cand.key))
+    # Ties (several candidates at full marks) go to the larger robust excursion, as in BARO.
+    out.sort(key=lambda s: (-round(s.score, 6), -min(abs(s.ev.z), 1e6), s.cand.key))
     return out
 
 

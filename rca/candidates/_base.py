@@ -40,6 +40,7 @@ class Context:
     episodes: tuple[tuple[int, int], ...]
     bucket_seconds: int
     baseline_rate: float
+    baseline: np.ndarray | None = None  # explicit calm buckets; default: far from episodes
 
     @property
     def n(self) -> int:
@@ -54,6 +55,8 @@ class Context:
 
     def calm(self, margin: int | None = None) -> np.ndarray:
         """Buckets far enough from every episode to serve as the baseline."""
+        if self.baseline is not None:
+            return self.baseline.copy()
         if margin is None:
             # Causes build up and effects drain over minutes: keep ~10 min around episodes out.
             margin = max(2, round(600 / self.bucket_seconds))

@@ -28,7 +28,7 @@ from rca.candidates._base import Candidate, Context
 
 # A bucket is "abnormal" for a candidate beyond this robust z or this calm percentile.
 Z_ABNORMAL = 3.0
-PCT_ABNORMAL = 0.95
+PCT_ABNORMAL = 0.98
 # How far before an episode an onset is looked for.
 _LOOKBACK_S = 3600.0
 # Clock skew between logs and metrics we tolerate (DESIGN.md: tens of seconds).

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rca._detect import EpisodeDetector
+from rca._errors import ParameterError
+
+
+def spans(det: EpisodeDetector) -> list[tuple[int, int]]:
+    return [(e.start, e.end) for e in det.episodes_]
+
+
+def test_flat_series_has_no_episode() -> None:
+    rng = np.random.default_rng(0)
+    req = rng.poisson(180, 1440).astype(float)
+    fail = rng.binomial(req.astype(int), 0.003).astype(float)
+    assert EpisodeDetector().fit(fail, req).episodes_ == []
+
+
+def test_three_of_forty_is_not_a_spike() -> None:
+    req = np.full(600, 40.0)
+    fail = np.zeros(600)
+    fail[::7] = 1  # baseline ~0.36%
+    fail[300] = 3
+    assert EpisodeDetector().fit(fail, req).episodes_ == []
+
+
+def test_single_spike() -> None:
+    rng = np.random.default_rng(1)
+    req = np.full(300, 200.0)
+    fail = rng.binomial(200, 0.002, 300).astype(float)
+    fail[100:110] = rng.binomial(200, 0.06, 10)
+    det = EpisodeDetector().fit(fail, req)
+    [(s, e)] = spans(det)
+    assert abs(s - 100) <= 1 and e == 110
+    ep = det.episodes_[0]
+    assert ep.excess == pytest.approx(fail[s:e].sum() - 200 * (e - s) * det.baseline_)
+    assert det.baseline_ < 0.005
+
+
+def test_three_recurring_spikes_give_three_episodes() -> None:
+    rng = np.random.default_rng(2)
+    req = rng.poisson(180, 1000).astype(float)
+    fail = rng.binomial(req.astype(int), 0.002).astype(float)
+    for s in (100, 400, 800):
+        fail[s : s + 15] = rng.binomial(req[s : s + 15].astype(int), 0.03)
+    det = EpisodeDetector().fit(fail, req)
+    assert len(det.episodes_) == 3
+    for (s, e), truth in zip(spans(det), (100, 400, 800), strict=True):
+        assert abs(s - truth) <= 2 and abs(e - (truth + 15)) <= 2
+
+
+def test_traffic_burst_without_extra_failures_is_not_an_episode() -> None:
+    rng = np.random.default_rng(3)
+    req = rng.poisson(100, 1440).astype(float)
+    req[600:660] *= 8  # a burst
+    fail = rng.binomial(req.astype(int), 0.004).astype(float)
+    assert EpisodeDetector().fit(fail, req).episodes_ == []
+
+
+def test_short_gaps_merge_and_min_duration() -> None:
+    req = np.full(200, 100.0)
+    fail = np.zeros(200)
+    fail[50:55] = 30
+    fail[57:62] = 30  # a 2-bucket gap: same episode
+    fail[150] = 60  # one bucket: too short
+    det = EpisodeDetector(min_buckets=2, max_gap=2).fit(fail, req)
+    assert spans(det) == [(50, 62)]
+
+
+def test_value_symptom_uses_robust_z() -> None:
+    rng = np.random.default_rng(4)
+    y = rng.normal(100, 5, 500)
+    y[200:220] = 200
+    y[50] = np.nan
+    assert spans(EpisodeDetector().fit(y)) == [(200, 220)]
+
+
+def test_estimator_contract() -> None:
+    det = EpisodeDetector(min_buckets=3)
+    assert det.min_buckets == 3 and not hasattr(det, "episodes_")
+    assert det.fit(np.zeros(10), np.ones(10)) is det
+    with pytest.raises(TypeError):
+        EpisodeDetector(3)  # type: ignore[misc]
+    with pytest.raises(ParameterError):
+        EpisodeDetector(alpha_episode=0.5, alpha_elevated=0.1).fit(np.zeros(3), np.ones(3))
