@@ -87,18 +87,21 @@ _ZONED_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f%#z", "%Y-%m-%dT%H:%M%#z")
 _NAIVE_FORMATS = ("%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d")
 
 
-def epoch_to_datetime(number: pl.Expr) -> pl.Expr:
+def epoch_to_datetime(number: pl.Expr, *, milliseconds: bool = False) -> pl.Expr:
     """Unix time in s, ms, µs or ns (told apart by magnitude) to Datetime(us, UTC).
 
     ``number`` may be text or a number; text that is an integer is converted exactly.
 
     Below 1e11 the unit is seconds (1e11 s is the year 5138), below 1e14 milliseconds,
-    below 1e17 microseconds, else nanoseconds. Integers are converted exactly; floats are
-    rounded to the microsecond.
+    below 1e17 microseconds, else nanoseconds. ``milliseconds=True`` reads values below
+    1e11 as milliseconds too (a format known to use ms, with times before 1973). Integers
+    are converted exactly; floats are rounded to the microsecond.
     """
     as_int = number.cast(pl.Int64, strict=False)
     as_float = number.cast(pl.Float64, strict=False)
     magnitude = as_float.abs()
+    if milliseconds:
+        magnitude = pl.when(magnitude < 1e14).then(pl.lit(1e11)).otherwise(magnitude)
     exact = (
         pl.when(magnitude < 1e11)
         .then(as_int * 1_000_000)

@@ -3,8 +3,8 @@
 Checked in this order, on the first 64 KiB after gzip decompression:
 
 1. ``PAR1`` magic -> ``parquet``;
-2. a JSON object or list mentioning ``resultType`` (or ``result`` with ``metric``/``values``)
-   -> ``prometheus_json``;
+2. a JSON object or list mentioning ``resultType`` or ``"status": "success"`` (or
+   ``result`` with ``metric``/``values``) -> ``prometheus_json``;
 3. ``# TYPE``/``# HELP``/``# EOF`` lines, or mostly ``name{...} value [ts]`` lines
    -> ``prometheus_text``;
 4. a CSV header with a time column and metric and value columns -> ``csv_long``; with a
@@ -31,7 +31,10 @@ METRIC_FORMATS = ("prometheus_json", "prometheus_text", "csv_long", "grafana_csv
 
 _SAMPLE = re.compile(SAMPLE_RE)
 _DIRECTIVE = re.compile(r"^#[ \t]*(TYPE|HELP|UNIT|EOF)\b")
-_JSON_HINT = re.compile(r'"resultType"\s*:|"result"\s*:\s*\[\s*(\{\s*"(metric|values?)"|\])')
+_JSON_HINT = re.compile(
+    r'"resultType"\s*:|"result"\s*:\s*\[\s*(\{\s*"(metric|values?)"|\])'
+    r'|"status"\s*:\s*"(success|error)"'
+)
 
 
 def unknown_format(path: Path) -> IngestError:
@@ -63,6 +66,8 @@ def detect(path: Path) -> str:
         return "prometheus_json"
     if _looks_like_exposition(body):
         return "prometheus_text"
+    if body[0] in "{[":
+        raise unknown_format(path)  # JSON, but not a Prometheus API response
     head = sniff_head(body)
     if head is not None and len(head.header) >= 2:
         header = head.header

@@ -5,7 +5,8 @@ OpenMetrics exemplar (``# {trace_id="..."} 1.0``). Label values escape ``\\``, `
 newline; values may be ``NaN``, ``+Inf``, ``-Inf``. OpenMetrics 2 / Prometheus 3 quoted
 UTF-8 names (``{"my.metric", a="1"}``) are accepted. The Prometheus format writes
 timestamps in milliseconds and OpenMetrics in (fractional) seconds; the unit is told
-apart by magnitude, so both work.
+apart by magnitude, so both work. Once a file shows a millisecond timestamp, its small
+timestamps (before 1973) are read as milliseconds too.
 
 Counting, one unit per text line: ``# HELP``/``# TYPE``/``# UNIT``/``# EOF``, other ``#``
 comments and blank lines are ``other``; a sample is a record. A sample **without a
@@ -52,11 +53,13 @@ _BlockCache = dict[str, tuple[str | None, str | None, bool]]
 def parse(path: Path) -> FileMetrics:
     """Read one exposition-format file, chunk by chunk."""
     cache: _BlockCache = {}
+    in_ms = False
     parts: list[pl.DataFrame] = []
     lines = records = malformed = other = invalid = nbytes = 0
     samples: list[str] = []
     for chunk in iter_line_chunks(path):
-        frame = parse_lines(chunk.lines, lines, cache)
+        in_ms = in_ms or _has_ms_timestamps(chunk.lines)
+        frame = parse_lines(chunk.lines, lines, cache, milliseconds=in_ms)
         t = tally(frame)
         parts.append(points(frame))
         lines += chunk.lines.len()
@@ -72,7 +75,14 @@ def parse(path: Path) -> FileMetrics:
     return FileMetrics(pts, lines, records, malformed, other, invalid, nbytes, tuple(samples))
 
 
-def parse_lines(lines: pl.Series, offset: int, cache: _BlockCache) -> pl.DataFrame:
+def _has_ms_timestamps(lines: pl.Series) -> bool:
+    ts = lines.str.extract(SAMPLE_RE, 4).cast(pl.Int64, strict=False).abs()
+    return bool(((ts >= 100_000_000_000) & (ts < 100_000_000_000_000)).any())
+
+
+def parse_lines(
+    lines: pl.Series, offset: int, cache: _BlockCache, *, milliseconds: bool = False
+) -> pl.DataFrame:
     """The working frame of a chunk of lines (``offset`` lines came before it)."""
     frame = (
         pl.DataFrame({TEXT: lines.cast(pl.String)})
@@ -102,7 +112,7 @@ def parse_lines(lines: pl.Series, offset: int, cache: _BlockCache) -> pl.DataFra
         .otherwise(pl.col("_blabels"))
         .alias("labels"),
         parse_value(pl.col("value")).alias("_value"),
-        epoch_to_datetime(pl.col("ts")).alias("_ts"),
+        epoch_to_datetime(pl.col("ts"), milliseconds=milliseconds).alias("_ts"),
     )
     frame = frame.with_columns(
         status(
