@@ -14,8 +14,8 @@ HotSpot, Squeeze and RiskLoc:
   with one Polars ``group_by``; each of its *elements* (one value per dimension) predicts the
   leaves under it by spreading its own deviation over them in proportion to ``w`` (the
   ripple effect, or a uniform excess failure rate for request counts);
-* an element's *gain* is how much that prediction shrinks the L1 distance between actual
-  and expected over its leaves; elements of one cuboid partition the leaves, so the gain of
+* an element's *gain* is how much that prediction shrinks the distance between actual
+  and expected over its leaves (Poisson deviance for counts, L1 for forecasts); elements of one cuboid partition the leaves, so the gain of
   a set of elements is the sum of their gains and the best set of a cuboid is a prefix of
   its elements sorted by gain (HotSpot's generalised potential score, without the tree
   search);
@@ -465,10 +465,12 @@ def _count_leaves(
             f"no requests {where} the incident window to take a baseline from{span}; "
             "pass more data or move incident="
         )
-    p0 = bv / bn
+    # Half a failure when the baseline had none: a zero rate would make any failure
+    # infinitely surprising.
+    p0 = max(bv, 0.5) / bn
     # Empirical-Bayes smoothing toward the global baseline rate, worth _PRIOR_FAILURES
     # failures: a leaf with few baseline requests stays close to the global rate.
-    prior_n = _PRIOR_FAILURES / p0 if p0 > 0 else 1.0
+    prior_n = _PRIOR_FAILURES / p0
     rate = (pl.col("bv") + prior_n * p0) / (pl.col("bn") + prior_n)
     table = table.with_columns(base_rate=rate).select(
         *dims,
@@ -519,8 +521,26 @@ def _rest_leaves(table: pl.DataFrame, dims: list[str], mode: Mode) -> _Leaves:
 # --------------------------------------------------------------------------- the search
 
 
-def _cuboid_query(leaves: pl.LazyFrame, cube: tuple[str, ...], index: int) -> pl.LazyFrame:
-    """One cuboid: per element, its sums and the L1 distance over its leaves with and
+def _distance(actual: pl.Expr, predicted: pl.Expr, counts: bool) -> pl.Expr:
+    """How far ``actual`` is from ``predicted``, per leaf.
+
+    Counts use the Poisson deviance: spreading a segment's excess uniformly over its
+    requests is then the best fit, whereas an L1 distance on sparse leaves (mostly 0 or 1
+    failures) would favour blaming fewer leaves than the anomaly really touched.
+    Forecast snapshots use the L1 distance, as in HotSpot's potential score, which does
+    not assume a noise model.
+    """
+    if not counts:
+        return (actual - predicted).abs()
+    mu = predicted.clip(lower_bound=1e-12)
+    log_term = pl.when(actual > 0).then(actual * (actual / mu).log()).otherwise(0.0)
+    return 2 * (log_term - (actual - mu))
+
+
+def _cuboid_query(
+    leaves: pl.LazyFrame, cube: tuple[str, ...], index: int, counts: bool
+) -> pl.LazyFrame:
+    """One cuboid: per element, its sums and the distance over its leaves with and
     without spreading the element's own deviation over them."""
     c = list(cube)
     ve, fe, we = (pl.col(x).sum().over(c) for x in ("v", "f", "w"))
@@ -534,8 +554,8 @@ def _cuboid_query(leaves: pl.LazyFrame, cube: tuple[str, ...], index: int) -> pl
             N=pl.col("n").sum(),
             leaves=pl.len(),
             var=pl.col("var").sum(),
-            d_out=(pl.col("v") - pl.col("f")).abs().sum(),
-            d_in=(pl.col("v") - pl.col("_a")).abs().sum(),
+            d_out=_distance(pl.col("v"), pl.col("f"), counts).sum(),
+            d_in=_distance(pl.col("v"), pl.col("_a"), counts).sum(),
         )
         .with_columns(
             cuboid=pl.lit(index, pl.Int32),
@@ -551,13 +571,15 @@ def _cuboid_query(leaves: pl.LazyFrame, cube: tuple[str, ...], index: int) -> pl
 
 
 def _evaluate(
-    table: pl.DataFrame, cubes: list[tuple[str, ...]], first: int, sign: float
+    table: pl.DataFrame, cubes: list[tuple[str, ...]], first: int, sign: float, counts: bool
 ) -> pl.DataFrame:
     """Every element of the given cuboids, with its gain and its cuboid's best prefix set."""
     lazy = table.lazy()
-    parts = pl.collect_all([_cuboid_query(lazy, cube, first + i) for i, cube in enumerate(cubes)])
+    parts = pl.collect_all(
+        [_cuboid_query(lazy, cube, first + i, counts) for i, cube in enumerate(cubes)]
+    )
     elements = pl.concat(parts, how="diagonal_relaxed")
-    total_distance = float((table["v"] - table["f"]).abs().sum())
+    total_distance = float(table.select(_distance(pl.col("v"), pl.col("f"), counts).sum()).item())
     excess = sign * (pl.col("V") - pl.col("F"))
     # Sums of floats may come out of a parallel group_by in any order: round the keys we
     # sort on so that equal fits tie exactly and the label breaks the tie.
@@ -629,7 +651,7 @@ def _search(leaves: _Leaves, dims: list[str], max_order: int, limit: int | None)
         if order > 1 and best_score >= (1 - _DIM_PENALTY) ** (order - 1):
             break
         layer = list(combinations(dims, order))
-        part = _evaluate(table, layer, len(cubes), sign)
+        part = _evaluate(table, layer, len(cubes), sign, leaves.has_rates)
         cubes += layer
         parts.append(part)
         best_score = max(best_score, float(part["best_J"].max() or 0.0))  # type: ignore[arg-type]
@@ -669,7 +691,7 @@ def _search(leaves: _Leaves, dims: list[str], max_order: int, limit: int | None)
         if table.height == 0:
             current = first.clear()
             break
-        current = _evaluate(table, cubes, 0, sign)
+        current = _evaluate(table, cubes, 0, sign, leaves.has_rates)
 
     residual = current.select(*keys, excess_r=pl.col("excess"), z_r=z)
     total_v = float(leaves.table["v"].sum())
