@@ -178,3 +178,45 @@ def test_quiet_day_report_renders(browser: Any, quiet_result: Result, tmp_path: 
     assert opened.page.get_attribute("#chart-timeline", "data-rendered") == "true"
     assert "No failure episode found" in opened.page.inner_text("#verdict")
     opened.page.close()
+
+
+def _hostile_log(path: Path) -> Path:
+    """nginx lines whose failing requests carry hostile user agents and paths, plus torn lines."""
+    from datetime import UTC, datetime, timedelta
+
+    t0 = datetime(2021, 4, 1, 10, 0, tzinfo=UTC)
+    ua_ok = "docker/20.10.6 go/go1.13.15 kernel/5.4 os/linux arch/amd64"
+    ua_bad = f"evil {SCRIPT} {IMG} {BREAKOUT}"
+    lines = []
+    for i in range(3600):
+        t = t0 + timedelta(seconds=i)
+        bad = 1200 <= i < 1800 and i % 3 == 0
+        ua, url, status = (
+            (ua_bad, f"/v2/{SCRIPT}/{IMG}/blobs/x", 503)
+            if bad
+            else (ua_ok, "/v2/library/alpine/manifests/latest", 200)
+        )
+        lines.append(
+            f'203.0.113.{i % 20} - - [{t:%d/%b/%Y:%H:%M:%S} +0000] "GET {url} HTTP/1.1" {status} 512 "-" "{ua}"'
+        )
+        if i in (100, 2000):
+            lines.append(f"torn line {SCRIPT} {IMG} {BREAKOUT}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_hostile_logs_end_to_end(browser: Any, tmp_path: Path) -> None:
+    import rca._analyze
+
+    result = rca._analyze.analyze(logs=str(_hostile_log(tmp_path / "logs" / "access.log")))
+    path = tmp_path / "report.html"
+    result.write_html(path)
+    opened = _open(browser, path, "report-xss-e2e.png")
+    page = opened.page
+    assert opened.dialogs == [] and opened.console_errors == [] and opened.network == []
+    assert page.evaluate("document.querySelectorAll('img, iframe, object, embed').length") == 0
+    text = page.inner_text("body")
+    for payload in (SCRIPT, IMG, BREAKOUT):
+        assert payload in text  # at least in the malformed-line samples
+    page.close()
