@@ -214,7 +214,7 @@ class _CloudFront:
         # header above it; lines before the first use the state carried from earlier chunks.
         segment = is_fields.cast(pl.UInt32).cum_sum()
         parts = []
-        for seg in range(int(segment.max() or 0) + 1):
+        for seg in range(int(is_fields.sum()) + 1):
             mask = segment == seg
             chunk = line.filter(mask)
             if seg > 0:

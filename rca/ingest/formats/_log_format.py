@@ -95,19 +95,49 @@ def unescape(expr: pl.Expr) -> pl.Expr:
     )
 
 
-def _decode_hex_escapes(text: str) -> str:
-    r"""nginx writes each byte outside printable ASCII as ``\xHH``; rebuild the bytes and
-    decode them as UTF-8 (invalid sequences become U+FFFD)."""
+def _unescape_text(text: str) -> str:
+    r"""Python twin of :func:`unescape` that also decodes nginx's ``\xHH`` byte escapes (each
+    byte outside printable ASCII), as UTF-8 with U+FFFD for invalid sequences. One
+    left-to-right pass, like the writers' escaping."""
     out = bytearray()
     i = 0
     while i < len(text):
-        if text.startswith("\\x", i) and re.fullmatch(r"[0-9A-Fa-f]{2}", text[i + 2 : i + 4]):
-            out.append(int(text[i + 2 : i + 4], 16))
-            i += 4
-        else:
-            out.extend(text[i].encode("utf-8", "surrogatepass"))
-            i += 1
+        c = text[i]
+        if c == "\\" and i + 1 < len(text):
+            nxt = text[i + 1]
+            if nxt in '"\\':
+                out.append(ord(nxt))
+                i += 2
+                continue
+            hexpart = text[i + 2 : i + 4]
+            if (
+                nxt == "x"
+                and len(hexpart) == 2
+                and all(h in "0123456789abcdefABCDEF" for h in hexpart)
+            ):
+                out.append(int(hexpart, 16))
+                i += 4
+                continue
+        out.extend(c.encode("utf-8", "surrogatepass"))
+        i += 1
     return out.decode("utf-8", errors="replace")
+
+
+def unescape_series(series: pl.Series) -> pl.Series:
+    """Unescape a column of quoted log fields: vectorised for ``\\"`` and ``\\\\`` and the
+    nginx quote escapes, per distinct value (in Python) for the rare ones with other ``\\xHH``."""
+    hex_escaped = series.str.contains(r"\\x(?:[0-9A-Fa-f]{2})").fill_null(False)
+    if hex_escaped.any():
+        decoded = map_unique(series, r"\\x(?:[0-9A-Fa-f]{2})", _unescape_text)
+        simple = series.str.replace_many(['\\"', "\\\\"], ['"', "\\"], leftmost=True)
+        return (
+            pl.select(pl.when(hex_escaped).then(decoded).otherwise(simple))
+            .to_series()
+            .rename(series.name)
+        )
+    if not series.str.contains("\\", literal=True).any():
+        return series
+    return series.str.replace_many(['\\"', "\\\\"], ['"', "\\"], leftmost=True)
 
 
 def map_unique(series: pl.Series, where: str, fn: Callable[[str], str]) -> pl.Series:
@@ -161,16 +191,7 @@ def nginx_to_canonical(raw: pl.DataFrame, matched: pl.Expr) -> pl.DataFrame:
         if c in raw.columns
     ]
     if quoted:
-        # Unescape only where needed (cheap test first), then decode nginx's \xHH bytes.
-        raw = raw.with_columns(
-            pl.when(pl.col(c).str.contains("\\", literal=True))
-            .then(unescape(pl.col(c)))
-            .otherwise(pl.col(c))
-            for c in quoted
-        )
-        raw = raw.with_columns(
-            map_unique(raw.get_column(c), r"\\x[0-9A-Fa-f]{2}", _decode_hex_escapes) for c in quoted
-        )
+        raw = raw.with_columns(unescape_series(raw.get_column(c)) for c in quoted)
 
     cols: dict[str, pl.Expr] = {}
     ts_parts = []
