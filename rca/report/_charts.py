@@ -21,7 +21,7 @@ from typing import Any
 
 import polars as pl
 
-from rca._result import Result, iso
+from rca._result import Result
 from rca.report._summary import fmt_ts, symptom_name
 
 #: Colours, chosen to stay distinguishable for the common colour-vision deficiencies.
@@ -85,15 +85,19 @@ def _finite(x: float | None, digits: int = 6) -> float | None:
     return float(f"{x:.{digits}g}")
 
 
-def _when(ts: datetime) -> str:
-    return iso(ts)
+def _when(ts: datetime) -> int:
+    # Epoch milliseconds: what Vega uses for time, and about half the bytes of ISO text.
+    return int(ts.timestamp() * 1000)
+
+
+#: Tooltip time of a bucket, formatted in UTC by Vega.
+_TIME_FORMAT = "%Y-%m-%d %H:%M:%S UTC"
 
 
 def _timeline_rows(result: Result) -> list[dict[str, Any]]:
     return [
         {
             "ts": _when(r["ts"]),
-            "time": fmt_ts(r["ts"]),
             "requests": r["requests"],
             "failures": r["failures"],
             "failure_rate": _finite(r["failure_rate"]),
@@ -205,7 +209,7 @@ def timeline_spec(
                 x=_utc_x(),
                 opacity=alt.when(hover).then(alt.value(0.7)).otherwise(alt.value(0.0)),
                 tooltip=[
-                    alt.Tooltip("time:N", title="bucket"),
+                    alt.Tooltip("ts:T", title="bucket", format=_TIME_FORMAT, formatType="utc"),
                     alt.Tooltip("requests:Q", title="requests", format=","),
                     alt.Tooltip("failures:Q", title="failures", format=","),
                     alt.Tooltip("failure_rate:Q", title="failure rate", format=".2%"),
@@ -257,7 +261,6 @@ def cause_spec(result: Result, rank: int, *, width: int | str = "container") -> 
     rows = [
         {
             "ts": _when(r["ts"]),
-            "time": fmt_ts(r["ts"]),
             "value": _finite(r["value"]),
             "symptom": _finite(r["symptom"]),
         }
@@ -293,7 +296,7 @@ def cause_spec(result: Result, rank: int, *, width: int | str = "container") -> 
             x=_utc_x(),
             opacity=alt.when(hover).then(alt.value(0.7)).otherwise(alt.value(0.0)),
             tooltip=[
-                alt.Tooltip("time:N", title="bucket"),
+                alt.Tooltip("ts:T", title="bucket", format=_TIME_FORMAT, formatType="utc"),
                 alt.Tooltip("value:Q", title=f"cause #{rank}", format=",.4~g"),
                 alt.Tooltip(
                     "symptom:Q",

@@ -141,7 +141,7 @@ def test_timeline_hover_shows_a_tooltip(
     page.mouse.move(box["x"] + box["width"] * 0.3, box["y"] + box["height"] * 0.4)
     page.wait_for_selector("#vg-tooltip-element.visible", timeout=5_000)
     tooltip = page.inner_text("#vg-tooltip-element")
-    assert "requests" in tooltip and "failure rate" in tooltip
+    assert "requests" in tooltip and "failure rate" in tooltip and "UTC" in tooltip
     page.close()
 
 
