@@ -61,7 +61,10 @@ def sniff_head(text: str) -> CsvHead | None:
             continue
         if separator is None:
             separator = _guess_separator(line)
-        header = next(csv.reader([line.rstrip("\r")], delimiter=separator), [])
+        try:
+            header = next(csv.reader([line.rstrip("\r")], delimiter=separator), [])
+        except csv.Error:  # a stray CR or quote: detection only needs a rough split
+            header = line.rstrip("\r").split(separator)
         return CsvHead(separator, [h.strip() for h in header], skipped + 1)
     return None
 

@@ -30,6 +30,9 @@ from rca.ingest.metrics._prometheus_text import SAMPLE_RE
 METRIC_FORMATS = ("prometheus_json", "prometheus_text", "csv_long", "grafana_csv", "parquet")
 
 _SAMPLE = re.compile(SAMPLE_RE)
+_NUMBER = re.compile(
+    r"^[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|nan|inf|infinity)$", re.IGNORECASE
+)
 _DIRECTIVE = re.compile(r"^#[ \t]*(TYPE|HELP|UNIT|EOF)\b")
 _JSON_HINT = re.compile(
     r'"resultType"\s*:|"result"\s*:\s*\[\s*(\{\s*"(metric|values?)"|\])'
@@ -87,8 +90,15 @@ def _looks_like_exposition(body: str) -> bool:
     lines = [ln for ln in lines if ln]
     if any(_DIRECTIVE.match(ln) for ln in lines):
         return True
-    samples = [ln for ln in lines[:-1] or lines if not ln.startswith("#")]  # last may be cut
+    samples = [ln for ln in lines if not ln.startswith("#")]
     if not samples:
         return False
-    matched = sum(1 for ln in samples if _SAMPLE.match(ln))
-    return matched * 2 > len(samples)
+    return sum(1 for ln in samples if _is_sample(ln)) * 2 > len(samples)
+
+
+def _is_sample(line: str) -> bool:
+    m = _SAMPLE.match(line)
+    if not m or not _NUMBER.match(m.group("value")):
+        return False
+    ts = m.group("ts")
+    return ts is None or bool(_NUMBER.match(ts))
