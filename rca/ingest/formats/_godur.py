@@ -24,6 +24,8 @@ _DURATION = (
 # whereas 11.684664 * 1e-3 picks up a rounding error in the last digit.
 _UNIT_SECONDS = ((3600.0, 1.0), (60.0, 1.0), (1.0, 1.0), (1.0, 1e3), (1.0, 1e6), (1.0, 1e9))
 
+_SINGLE = r"^(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|\x{b5}s|\x{3bc}s|ms|s|m|h)$"
+
 
 def go_duration_seconds(expr: pl.Expr) -> pl.Expr:
     """Seconds (Float64) from a Go ``time.Duration`` string; null when it is not one.
@@ -39,21 +41,42 @@ def go_duration_seconds(expr: pl.Expr) -> pl.Expr:
     63.5
     """
     text = expr.str.strip_chars()
-    groups = text.str.extract_groups(_DURATION)
+    # Fast path: what Go writes below one minute is one number and one unit ("2.2ms"),
+    # read without a capturing regex. Only the rest ("1m3.2s") go through the full pattern;
+    # nulling the fast-path rows first makes the slow regex skip them.
+    single = text.str.contains(_SINGLE)
+    number = text.str.strip_chars_end("nsuµμmh").cast(pl.Float64, strict=False)
+    fast = (
+        pl.when(text.str.ends_with("ms"))
+        .then(number / 1e3)
+        .when(text.str.ends_with("ns"))
+        .then(number / 1e9)
+        .when(text.str.ends_with("s") & text.str.contains(r"[uµμ]s$"))
+        .then(number / 1e6)
+        .when(text.str.ends_with("s"))
+        .then(number)
+        .when(text.str.ends_with("m"))
+        .then(number * 60.0)
+        .otherwise(number * 3600.0)
+    )
+    rest = pl.when(~single).then(text)
+    # All arithmetic on the captured groups happens inside one struct expression, so the
+    # regex runs once (each ``.struct.field`` of a plain expression would re-run it).
     parts = [
-        groups.struct.field(str(i + 2)).cast(pl.Float64, strict=False) * mul / div
+        pl.field(str(i + 2)).cast(pl.Float64, strict=False) * mul / div
         for i, (mul, div) in enumerate(_UNIT_SECONDS)
     ]
-    any_part = pl.any_horizontal(*[p.is_not_null() for p in parts])
-    total = pl.sum_horizontal(*[p.fill_null(0.0) for p in parts])
-    sign = pl.when(groups.struct.field("1") == "-").then(-1.0).otherwise(1.0)
-    return (
-        pl.when(text == "0")
-        .then(pl.lit(0.0))
-        .when(any_part)
-        .then(total * sign)
-        .otherwise(pl.lit(None, pl.Float64))
+    sign = pl.when(pl.field("1") == "-").then(-1.0).otherwise(1.0)
+    slow = (
+        rest.str.extract_groups(_DURATION)
+        .struct.with_fields(
+            pl.when(pl.any_horizontal(*[p.is_not_null() for p in parts]))
+            .then(pl.sum_horizontal(*[p.fill_null(0.0) for p in parts]) * sign)
+            .alias("seconds")
+        )
+        .struct.field("seconds")
     )
+    return pl.when(single).then(fast).when(text == "0").then(pl.lit(0.0)).otherwise(slow)
 
 
 def rfc3339_utc(expr: pl.Expr) -> pl.Expr:
@@ -69,8 +92,15 @@ def rfc3339_utc(expr: pl.Expr) -> pl.Expr:
     >>> str(pl.select(rfc3339_utc(pl.lit("2021-04-01T12:00:00.5+02:00"))).item())
     '2021-04-01 10:00:00.500000+00:00'
     """
+    text = expr.str.strip_chars()
+    # Fast path: Go's RFC3339Nano ("...T10:00:00.123456789Z" or "+02:00") parses directly.
+    direct = text.str.to_datetime(
+        "%Y-%m-%dT%H:%M:%S%.f%#z", time_unit="us", time_zone="UTC", strict=False
+    )
+    # The rest are normalised first; rows already parsed are nulled so they are skipped.
     norm = (
-        expr.str.strip_chars()
+        pl.when(direct.is_null())
+        .then(text)
         .str.replace(r"^(\d{4}-\d\d-\d\d)[ tT]", "${1}T")
         .str.replace(r"[zZ]$", "+00:00")
     )
@@ -78,7 +108,7 @@ def rfc3339_utc(expr: pl.Expr) -> pl.Expr:
         "%Y-%m-%dT%H:%M:%S%.f%#z", time_unit="us", time_zone="UTC", strict=False
     )
     naive = norm.str.to_datetime("%Y-%m-%dT%H:%M:%S%.f", time_unit="us", strict=False)
-    return pl.coalesce(with_offset, naive.dt.replace_time_zone("UTC")).cast(UTC_TS)
+    return pl.coalesce(direct, with_offset, naive.dt.replace_time_zone("UTC")).cast(UTC_TS)
 
 
 def unix_utc(expr: pl.Expr) -> pl.Expr:

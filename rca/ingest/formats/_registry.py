@@ -204,10 +204,14 @@ def _go_unquote(text: str) -> str:
 
 def _to_requests(raw: pl.DataFrame, state: ParseState) -> pl.DataFrame:
     status = dash_null(pl.col("status").str.strip_chars()).cast(pl.Int16, strict=False)
-    duration = go_duration_seconds(pl.col("duration"))
-    logged = rfc3339_utc(pl.col("time"))
+    # Computed once as columns: an expression used in several branches is re-evaluated.
+    raw = raw.with_columns(
+        go_duration_seconds(pl.col("duration")).alias("duration_s"),
+        rfc3339_utc(pl.col("time")).alias("_logged"),
+    )
+    duration, logged = pl.col("duration_s"), pl.col("_logged")
     start = (
-        pl.when(duration.is_not_null() & (duration > 0))
+        pl.when(duration > 0)
         .then(logged - pl.duration(microseconds=(duration * 1e6).round(0).cast(pl.Int64)))
         .otherwise(logged)
     )
@@ -232,7 +236,6 @@ def _to_requests(raw: pl.DataFrame, state: ParseState) -> pl.DataFrame:
         path_only(pl.col("uri")).alias("path"),
         status.alias("status"),
         dash_null(pl.col("written")).cast(pl.Int64, strict=False).alias("bytes_sent"),
-        duration.alias("duration_s"),
         dash_null(pl.col("useragent")).alias("user_agent"),
         pl.coalesce(dash_null(pl.col("err_message")), dash_null(pl.col("err_code"))).alias(
             "error_message"
