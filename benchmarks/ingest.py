@@ -1,0 +1,228 @@
+"""Ingest speed and memory, side by side with the baselines issue 6 names, in one run.
+
+    python benchmarks/ingest.py                     # 1M and 4M lines, all formats (~15 min)
+    python benchmarks/ingest.py --sizes 200000      # quicker
+    python benchmarks/ingest.py --big-gb 10         # add the larger-than-cache memory run
+    python benchmarks/ingest.py --quick             # tiny smoke run (the test suite uses it)
+
+Inputs are made by ``rca simulate`` and then repeated to the wanted line count. For each
+format and size it measures, each in its own child process (wall time, peak RSS):
+
+(a) ``wc -l``, the floor;  (b) a straightforward Polars pipeline (``scan_csv`` of lines, an
+8-group ``str.extract_groups``, ``strptime``, ``group_by`` per minute) — nginx only;
+(c) GoAccess making its HTML report (installed with apt if missing, else skipped) — nginx
+only; (d) ``rca ingest`` to Parquet; (e) ``rca`` to the bucketed aggregates (parse +
+bucket); (f) ``rca analyze`` end to end with the scenario's metric series; (g) ``rca
+analyze`` again from the Parquet written by (d).
+Figures go to stdout and to the "ingest" section of benchmarks/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _harness import Run, measure, python_snippet, record, table
+
+FORMATS = ("nginx_timing", "registry_json", "registry_text", "alb")
+RCA = [sys.executable, "-m", "rca"]
+
+NAIVE_POLARS = r"""
+import sys, polars as pl
+pattern = r'^(\S+) \S+ \S+ \[([^\]]+)\] "(\S+) (\S+) [^"]*" (\d{3}) (\d+|-) "[^"]*" "([^"]*)" (\S+)'
+lines = pl.scan_csv(sys.argv[1], has_header=False, separator="\x1f", quote_char=None,
+                    new_columns=["line"], schema_overrides={"line": pl.String})
+parsed = lines.select(pl.col("line").str.extract_groups(pattern).struct.rename_fields(
+    ["ip", "time", "method", "path", "status", "bytes", "ua", "rt"]).alias("r")).unnest("r")
+out = (parsed.with_columns(pl.col("time").str.strptime(pl.Datetime("us", "UTC"), "%d/%b/%Y:%H:%M:%S %z", strict=False),
+                           pl.col("status").cast(pl.Int16, strict=False))
+       .group_by(pl.col("time").dt.truncate("1m")).agg(pl.len(), (pl.col("status") >= 500).sum())
+       .collect())
+print(out.height)
+"""
+
+TO_AGGREGATES = r"""
+import sys
+from rca.ingest import parse_logs
+from rca._bucket import bucket_requests
+from rca._failure import hung_thresholds, with_failures
+requests = parse_logs(sys.argv[1]).requests.lazy()
+flagged = with_failures(requests, hung=hung_thresholds(requests))
+buckets = bucket_requests(flagged, bucket_seconds=60)
+print(parsed.requests.height)
+"""
+
+
+def make_input(fmt: str, lines: int, work: Path) -> tuple[Path, Path]:
+    """A log file of ``fmt`` with ``lines`` lines and a folder of metrics, from ``rca simulate``."""
+    from rca.simulate import simulate
+
+    base = work / f"base-{fmt}"
+    if not base.exists():
+        simulate("lb_cpu_saturation", base, seed=7, log_format=fmt, hours=24, rate=3.0)
+    source_lines: list[bytes] = []
+    for f in sorted((base / "logs").iterdir()):
+        source_lines.extend(f.read_bytes().splitlines(keepends=True))
+    target = work / f"{fmt}-{lines}.log"
+    if not target.exists():
+        with target.open("wb") as out:
+            written = 0
+            while written < lines:
+                chunk = source_lines[: lines - written]
+                out.writelines(chunk)
+                written += len(chunk)
+    return target, base / "metrics"
+
+
+def ensure_goaccess() -> str | None:
+    if shutil.which("goaccess"):
+        return shutil.which("goaccess")
+    if shutil.which("apt-get"):
+        subprocess.run(
+            ["apt-get", "install", "-y", "-qq", "goaccess"], capture_output=True, check=False
+        )
+    return shutil.which("goaccess")
+
+
+def fmt_row(fmt: str, n: int, size_mb: float, run: Run) -> list[str]:
+    rate = n / run.seconds if run.seconds else 0.0
+    ok = "" if run.returncode == 0 else f" (exit {run.returncode})"
+    return [
+        fmt,
+        f"{n:,}",
+        run.label + ok,
+        f"{run.seconds:.2f}",
+        f"{rate / 1000:,.0f}k",
+        f"{size_mb / run.seconds:,.0f}",
+        f"{run.peak_rss_mb:,.0f}",
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 4_000_000])
+    parser.add_argument("--formats", nargs="+", default=list(FORMATS))
+    parser.add_argument(
+        "--big-gb", type=float, default=0.0, help="also ingest a file this large (GB)"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny smoke run; does not record results"
+    )
+    parser.add_argument(
+        "--work", type=Path, default=None, help="folder for generated inputs (kept)"
+    )
+    args = parser.parse_args()
+    if args.quick:
+        args.sizes, args.formats = [2000], ["nginx_timing"]
+    work = args.work or Path(tempfile.mkdtemp(prefix="rca-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    goaccess = None if args.quick else ensure_goaccess()
+
+    rows: list[list[str]] = []
+    for fmt in args.formats:
+        for n in args.sizes:
+            path, metrics = make_input(fmt, n, work)
+            size_mb = path.stat().st_size / 1e6
+            print(f"{fmt} {n:,} lines ({size_mb:,.0f} MB)", flush=True)
+            path.read_bytes()  # warm the page cache so every tool reads from memory
+            runs = [measure("wc -l", ["wc", "-l", str(path)])]
+            if fmt == "nginx_timing":
+                runs.append(measure("naive Polars", [*python_snippet(NAIVE_POLARS), str(path)]))
+                if goaccess:
+                    runs.append(
+                        measure(
+                            "GoAccess",
+                            [
+                                goaccess,
+                                str(path),
+                                "--log-format=COMBINED",
+                                "-o",
+                                str(work / "goaccess.html"),
+                            ],
+                        )
+                    )
+            parquet = work / f"{fmt}-{n}.parquet"
+            runs.append(
+                measure(
+                    "rca ingest",
+                    [*RCA, "ingest", "--quiet", "--logs", str(path), "-o", str(parquet)],
+                )
+            )
+            runs.append(measure("rca to aggregates", [*python_snippet(TO_AGGREGATES), str(path)]))
+            runs.append(
+                measure(
+                    "rca analyze",
+                    [
+                        *RCA,
+                        "analyze",
+                        "--quiet",
+                        "--logs",
+                        str(path),
+                        "--metrics",
+                        str(metrics),
+                        "--json",
+                        str(work / "r.json"),
+                    ],
+                )
+            )
+            runs.append(
+                measure(
+                    "rca analyze from Parquet",
+                    [
+                        *RCA,
+                        "analyze",
+                        "--quiet",
+                        "--logs",
+                        str(parquet),
+                        "--metrics",
+                        str(metrics),
+                        "--json",
+                        str(work / "r2.json"),
+                    ],
+                )
+            )
+            for run in runs:
+                rows.append(fmt_row(fmt, n, size_mb, run))
+                print("  " + " | ".join(rows[-1][2:]), flush=True)
+
+    if args.big_gb:
+        fmt = "nginx_timing"
+        path, _ = make_input(fmt, 1_000_000, work)
+        big = work / "big.log"
+        if not big.exists():
+            block = path.read_bytes()
+            with big.open("wb") as out:
+                while out.tell() < args.big_gb * 1e9:
+                    out.write(block)
+        n_big = int(
+            subprocess.run(
+                ["wc", "-l", str(big)], capture_output=True, text=True, check=True
+            ).stdout.split()[0]
+        )
+        size_mb = big.stat().st_size / 1e6
+        for run in (
+            measure("wc -l", ["wc", "-l", str(big)]),
+            measure(
+                "rca ingest",
+                [*RCA, "ingest", "--quiet", "--logs", str(big), "-o", str(work / "big.parquet")],
+            ),
+        ):
+            rows.append(fmt_row(f"{fmt} (big)", n_big, size_mb, run))
+            print("  " + " | ".join(rows[-1][2:]), flush=True)
+
+    body = table(["format", "lines", "tool", "seconds", "lines/s", "MB/s", "peak RSS MB"], rows)
+    if args.quick:
+        print(body)
+    else:
+        record("ingest", body)
+
+
+if __name__ == "__main__":
+    main()
