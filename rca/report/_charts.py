@@ -209,7 +209,11 @@ def timeline_spec(
                 x=_utc_x(),
                 opacity=alt.when(hover).then(alt.value(0.7)).otherwise(alt.value(0.0)),
                 tooltip=[
-                    alt.Tooltip("ts:T", title="bucket", format=_TIME_FORMAT, formatType="utc"),
+                    alt.Tooltip(
+                        "utcyearmonthdatehoursminutesseconds(ts):T",
+                        title="bucket",
+                        format=_TIME_FORMAT,
+                    ),
                     alt.Tooltip("requests:Q", title="requests", format=","),
                     alt.Tooltip("failures:Q", title="failures", format=","),
                     alt.Tooltip("failure_rate:Q", title="failure rate", format=".2%"),
@@ -296,7 +300,9 @@ def cause_spec(result: Result, rank: int, *, width: int | str = "container") -> 
             x=_utc_x(),
             opacity=alt.when(hover).then(alt.value(0.7)).otherwise(alt.value(0.0)),
             tooltip=[
-                alt.Tooltip("ts:T", title="bucket", format=_TIME_FORMAT, formatType="utc"),
+                alt.Tooltip(
+                    "utcyearmonthdatehoursminutesseconds(ts):T", title="bucket", format=_TIME_FORMAT
+                ),
                 alt.Tooltip("value:Q", title=f"cause #{rank}", format=",.4~g"),
                 alt.Tooltip(
                     "symptom:Q",
