@@ -152,6 +152,7 @@ def ingest(logs: tuple[str, ...], output: str, fmt: str, quiet: bool) -> None:
 )
 @click.option("--hours", type=float, default=None, help="Length of the simulated window.")
 @click.option("--rate", type=float, default=None, help="Mean requests per second.")
+@click.option("--gzip", "compress", is_flag=True, help="Gzip the log files.")
 @click.option("--list", "list_", is_flag=True, help="List the scenarios and exit.")
 def simulate(
     scenario: str | None,
@@ -161,6 +162,7 @@ def simulate(
     metrics_format: str | None,
     hours: float | None,
     rate: float | None,
+    compress: bool,
     list_: bool,
 ) -> None:
     """Write an incident scenario's logs, metrics and truth.json, for measuring accuracy.
@@ -190,6 +192,7 @@ def simulate(
         metrics_format=metrics_format,
         hours=hours,
         rate=rate,
+        compress=compress,
     )
     click.echo(f"wrote {scenario} (seed {seed}) to {output}: {truth['summary']}")
 

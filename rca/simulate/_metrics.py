@@ -334,4 +334,4 @@ def add_noise(
 
 def to_polars_ts(start_us: int, seconds: np.ndarray) -> pl.Series:
     """Absolute UTC timestamps for offsets in seconds."""
-    return pl.Series((start_us + (seconds * 1e6).astype(np.int64))).cast(pl.Datetime("us", "UTC"))
+    return pl.Series(start_us + (seconds * 1e6).astype(np.int64)).cast(pl.Datetime("us", "UTC"))

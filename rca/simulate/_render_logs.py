@@ -713,12 +713,22 @@ def _tear(
         elif fmt == "cloudfront":
             cut = int(rng.integers(len(line) // 5, len(line) // 2))
         else:
-            shown = ua.replace("\\", "\\\\") if fmt == "registry_text" else ua
-            shown = shown.replace("\\", "\\x5C") if fmt in ("combined", "nginx_timing") else shown
-            pos = line.find(shown[: min(len(shown), 12)])
+            # Cut inside a quoted value so the line cannot pass for a shorter valid one:
+            # the user agent when it is quoted, else the (always quoted) client address.
+            opener = {
+                "registry_text": 'http.request.useragent="',
+                "alb": '" "',
+            }.get(fmt, '"-" "')
+            pos = line.find(opener)
+            if fmt == "registry_text" and pos < 0:
+                opener = 'http.request.remoteaddr="'
+                pos = line.find(opener)
             if pos < 0:
-                pos = len(line) // 3
-            cut = pos + int(rng.integers(1, max(2, min(len(shown), 40))))
+                pos, opener = len(line) // 3, ""
+            start = pos + len(opener)
+            close = line.find('"', start)
+            span = (close if close > start + 1 else start + len(ua)) - start
+            cut = start + int(rng.integers(1, max(2, span)))
         lines[i] = line[:cut]
 
 

@@ -160,24 +160,114 @@ _CLOUD_ASNS = {16509, 14618}
 #: CDN location -> country of the clients it serves.
 POP_COUNTRY: dict[str, str] = {r[0]: r[1] for r in _REGIONS}
 
-_LIBRARY = (
-    "alpine ubuntu nginx busybox python node redis postgres golang debian mysql httpd "
-    "traefik memcached mongo rabbitmq registry hello-world amazonlinux centos openjdk "
-    "eclipse-temurin php ruby rust maven gradle docker elasticsearch haproxy"
-).split()
-_USERS = (
-    "acme bitnami grafana prom jenkins hashicorp circleci cimg gitlab rancher envoyproxy "
-    "calico coredns minio localstack cypress selenium portainer linuxserver jupyter "
-    "atlassian sonarqube datadog newrelic fluent confluentinc"
-).split()
-_APPS = (
-    "api web worker agent server proxy exporter runner base node build cli db cache "
-    "gateway controller operator ui sidecar init"
-).split()
-_TAGS = (
-    "latest 3.18 3.19 22.04 20.04 1.25 1.25.3 1.21 1.21-alpine 3.11-slim 3.12 18 20-alpine "
-    "7.2 15 16-alpine stable edge v2.10.4 2023.10 main sha-3f2a9c1 v1.4.0 bookworm"
-).split()
+_LIBRARY = [
+    "alpine",
+    "ubuntu",
+    "nginx",
+    "busybox",
+    "python",
+    "node",
+    "redis",
+    "postgres",
+    "golang",
+    "debian",
+    "mysql",
+    "httpd",
+    "traefik",
+    "memcached",
+    "mongo",
+    "rabbitmq",
+    "registry",
+    "hello-world",
+    "amazonlinux",
+    "centos",
+    "openjdk",
+    "eclipse-temurin",
+    "php",
+    "ruby",
+    "rust",
+    "maven",
+    "gradle",
+    "docker",
+    "elasticsearch",
+    "haproxy",
+]
+_USERS = [
+    "acme",
+    "bitnami",
+    "grafana",
+    "prom",
+    "jenkins",
+    "hashicorp",
+    "circleci",
+    "cimg",
+    "gitlab",
+    "rancher",
+    "envoyproxy",
+    "calico",
+    "coredns",
+    "minio",
+    "localstack",
+    "cypress",
+    "selenium",
+    "portainer",
+    "linuxserver",
+    "jupyter",
+    "atlassian",
+    "sonarqube",
+    "datadog",
+    "newrelic",
+    "fluent",
+    "confluentinc",
+]
+_APPS = [
+    "api",
+    "web",
+    "worker",
+    "agent",
+    "server",
+    "proxy",
+    "exporter",
+    "runner",
+    "base",
+    "node",
+    "build",
+    "cli",
+    "db",
+    "cache",
+    "gateway",
+    "controller",
+    "operator",
+    "ui",
+    "sidecar",
+    "init",
+]
+_TAGS = [
+    "latest",
+    "3.18",
+    "3.19",
+    "22.04",
+    "20.04",
+    "1.25",
+    "1.25.3",
+    "1.21",
+    "1.21-alpine",
+    "3.11-slim",
+    "3.12",
+    "18",
+    "20-alpine",
+    "7.2",
+    "15",
+    "16-alpine",
+    "stable",
+    "edge",
+    "v2.10.4",
+    "2023.10",
+    "main",
+    "sha-3f2a9c1",
+    "v1.4.0",
+    "bookworm",
+]
 
 MANIFEST_TYPES = (
     "application/vnd.docker.distribution.manifest.v2+json",
@@ -241,7 +331,7 @@ class World:
     ) -> None:
         self.rng = rng
         self.start = start
-        self.seconds = int(round(hours * 3600))
+        self.seconds = round(hours * 3600)
         self.rate = rate
         self.cdn = cdn
         self.pops = [r[0] for r in _REGIONS]
