@@ -174,7 +174,11 @@ def timeline_spec(
 
     rows = _timeline_rows(result)
     data = alt.Data(values=rows)
-    rate_title = "failure rate"
+    # Episodes were found on the failure rate, or on a metric the user chose as symptom:
+    # the red line is whichever it was.
+    symptom = symptom_name(result)
+    is_rate = symptom == "failure rate"
+    field, fmt = ("failure_rate", "%") if is_rate else ("symptom", "~s")
     requests = (
         alt.Chart()
         .mark_area(color=REQUESTS_COLOR, opacity=0.45, interpolate="step-after")
@@ -188,7 +192,7 @@ def timeline_spec(
         .mark_line(color=SYMPTOM_COLOR, strokeWidth=1.6, interpolate="step-after")
         .encode(
             x=_utc_x(),
-            y=alt.Y("failure_rate:Q", title=rate_title, axis=alt.Axis(format="%", orient="left")),
+            y=alt.Y(f"{field}:Q", title=symptom, axis=alt.Axis(format=fmt, orient="left")),
         )
     )
     layers = [_episode_layer(result), requests, rate]
@@ -217,6 +221,7 @@ def timeline_spec(
                     alt.Tooltip("requests:Q", title="requests", format=","),
                     alt.Tooltip("failures:Q", title="failures", format=","),
                     alt.Tooltip("failure_rate:Q", title="failure rate", format=".2%"),
+                    *([] if is_rate else [alt.Tooltip("symptom:Q", title=symptom, format=",.4~g")]),
                 ],
             )
             .add_params(hover)

@@ -188,3 +188,18 @@ def test_script_json_cannot_close_a_script_and_round_trips(text: str) -> None:
     encoded = script_json({"x": text, "y": [text]})
     assert not set("<>&") & set(encoded)
     assert json.loads(encoded) == {"x": text, "y": [text]}
+
+
+def test_metric_symptom_is_the_timeline_line(incident_result: Result) -> None:
+    chosen = replace(
+        incident_result,
+        provenance=replace(
+            incident_result.provenance, parameters=(("symptom", "lb_cpu_utilization"),)
+        ),
+    )
+    spec = timeline_spec(chosen)
+    alt.LayerChart.from_dict(spec, validate=True)
+    assert '"field": "symptom"' in json.dumps(
+        spec
+    ) and '"title": "lb_cpu_utilization"' in json.dumps(spec)
+    assert "lb_cpu_utilization (left axis)" in render_html(chosen)
