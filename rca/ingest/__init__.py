@@ -9,9 +9,12 @@ accept that Parquet file back. ``read_metrics`` / ``parse_metrics`` do the same 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from rca.ingest._logs import ParsedLogs, parse_logs, read_logs, write_parquet
+
+if TYPE_CHECKING:  # imported on first use at run time, see __getattr__
+    from rca.ingest.metrics import ParsedMetrics, parse_metrics, read_metrics
 
 __all__ = [
     "ParsedLogs",
@@ -26,7 +29,7 @@ __all__ = [
 _METRICS_NAMES = ("ParsedMetrics", "parse_metrics", "read_metrics")
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:
     # The metrics readers are imported on first use: they live in their own package and
     # importing the log readers (the common case) should not pay for them.
     if name in _METRICS_NAMES:

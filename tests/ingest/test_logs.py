@@ -252,3 +252,14 @@ def test_read_logs_warns_once_about_malformed_lines(
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         read_logs(write_log("clean.log", GOOD), format=simple_format)  # no warning
+
+
+def test_public_names_are_complete() -> None:
+    import rca.ingest
+
+    modules = {"metrics", "formats", "annotations", "TYPE_CHECKING"}  # not API
+    public = {n for n in dir(rca.ingest) if not n.startswith("_")} - modules
+    assert sorted(rca.ingest.__all__) == rca.ingest.__all__
+    assert public <= set(rca.ingest.__all__)
+    for name in rca.ingest.__all__:
+        assert getattr(rca.ingest, name) is not None
