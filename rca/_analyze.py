@@ -309,8 +309,14 @@ def _request_candidates(
         .filter((pl.col("_i") >= 0) & (pl.col("_i") < n))
         .collect()
     )
-    in_ep = pl.Series("_ep", ctx.in_episode)
-    slim = slim.with_columns(in_ep.gather(slim["_i"]).alias("_ep"))
+    epid = np.full(ctx.n, -1, dtype=np.int32)
+    for k, (s, e) in enumerate(ctx.episodes):
+        epid[s:e] = k
+    idx = slim["_i"]
+    slim = slim.with_columns(
+        pl.Series("_epid", epid).gather(idx).alias("_epid"),
+        pl.Series("_ep", epid >= 0).gather(idx).alias("_ep"),
+    )
     seg_cands, segments = segment_candidates(slim, ctx)
     return [*seg_cands, *client_candidates(slim, ctx), *pattern_candidates(slim, ctx)], segments
 

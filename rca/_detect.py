@@ -127,34 +127,28 @@ class EpisodeDetector:
         n = np.maximum(requests, 0)
         f = np.clip(failures, 0, n)
         total = n.sum()
-        keep = n > 0
-        p0 = 0.0
+        # Start from a robust estimate: the median of failure rates pooled over windows
+        # of ~30 buckets (pooled so that low-traffic buckets don't make it 0), which
+        # ignores an incident covering up to half the data. Then refine by pooling over
+        # the buckets not judged abnormal.
+        win = max(1, min(30, len(n) // 10))
+        fw = np.convolve(f, np.ones(win), mode="valid")
+        nw = np.convolve(n, np.ones(win), mode="valid")
+        rates = fw[nw > 0] / nw[nw > 0]
+        p0 = float(np.median(rates)) if rates.size else f.sum() / max(total, 1.0)
+        p0 = min(max(p0, 0.5 / max(total, 1.0)), 0.5)
+        keep = (n > 0) & ~self._abnormal(f, n, p0)
         for _ in range(6):
             # Pool over the buckets not (yet) judged abnormal; the strongly elevated ones
             # would otherwise inflate the baseline and hide themselves.
             p0 = f[keep].sum() / max(n[keep].sum(), 1.0)
             p0 = min(max(p0, 0.5 / max(total, 1.0)), 0.5)
-            pv = binom.sf(f - 1, n, p0)
-            new_keep = (n > 0) & ~((pv < 1e-3) & (f > self.min_ratio * n * p0))
+            new_keep = (n > 0) & ~self._abnormal(f, n, p0)
             if np.array_equal(new_keep, keep):
                 break
             keep = new_keep
         pv = binom.sf(f - 1, n, p0)
-        elevated = (n > 0) & (pv < self.alpha_elevated) & (f >= self.min_ratio * n * p0)
-        # Also test centred windows of 3 and 5 buckets: a modest but sustained excess
-        # (3% failing at 100 requests a bucket) is not significant bucket by bucket and
-        # would otherwise fragment into many short episodes.
-        for w in (3, 5):
-            kernel = np.ones(w)
-            fw = np.convolve(f, kernel, mode="same")
-            nw = np.convolve(n, kernel, mode="same")
-            pw = binom.sf(fw - 1, nw, p0)
-            elevated |= (
-                (n > 0)
-                & (f > n * p0)
-                & (pw < self.alpha_elevated / w)
-                & (fw >= self.min_ratio * nw * p0)
-            )
+        elevated = self._elevated(f, n, p0, self.alpha_elevated)
         self.baseline_ = float(p0)
         self.scale_ = 0.0
         self.elevated_ = elevated
@@ -166,6 +160,29 @@ class EpisodeDetector:
             if e - s >= self.min_buckets and p < self.alpha_episode:
                 episodes.append(Episode(s, e, float(fs - ns * p0), p))
         self.episodes_ = episodes
+
+    def _elevated(self, f: np.ndarray, n: np.ndarray, p0: float, alpha: float) -> np.ndarray:
+        """Buckets above the baseline on their own or within a centred window.
+
+        Windows of 3 and 5 buckets are tested too: a modest but sustained excess (3%
+        failing at 100 requests a bucket) is not significant bucket by bucket and would
+        otherwise fragment into many short episodes.
+        """
+        from scipy.stats import binom
+
+        pv = binom.sf(f - 1, n, p0)
+        elevated = (n > 0) & (pv < alpha) & (f >= self.min_ratio * n * p0)
+        for w in (3, 5):
+            kernel = np.ones(w)
+            fw = np.convolve(f, kernel, mode="same")
+            nw = np.convolve(n, kernel, mode="same")
+            pw = binom.sf(fw - 1, nw, p0)
+            elevated |= (n > 0) & (f > n * p0) & (pw < alpha / w) & (fw >= self.min_ratio * nw * p0)
+        return np.asarray(elevated, dtype=bool)
+
+    def _abnormal(self, f: np.ndarray, n: np.ndarray, p0: float) -> np.ndarray:
+        """Buckets excluded from the baseline: clearly elevated (stricter than elevated)."""
+        return self._elevated(f, n, p0, 1e-3)
 
     # -- values ---------------------------------------------------------------------------
 

@@ -70,6 +70,9 @@ _GUILTY = 0.6
 # Explained away: association with the symptom shrinks below this share once the leader
 # is partialled out.
 _EXPLAINED = 0.15
+# A client whose own requests did not fail and that added less than this share of an
+# episode's traffic is ruled out: too little load to overload anything.
+_LIGHT_LOAD = 0.15
 #: How many causes a result lists.
 MAX_CAUSES = 10
 MAX_RULED_OUT = 15
@@ -134,7 +137,15 @@ def rank(cands: list[Candidate], ctx: Context) -> list[Scored]:
     out: list[Scored] = []
     for i, (c, ev) in enumerate(zip(cands, evs, strict=True)):
         explain, why_explained = 1.0, None
-        if leader is not None and i != leader and ev.coverage_score > 0:
+        # Sibling series of the leader's metric (other instances) are not explained away
+        # by it: they are the same finding on another instance, not a rival suspect.
+        sibling = (
+            leader is not None
+            and c.kind == "metric"
+            and c.metric is not None
+            and c.metric == cands[leader].metric
+        )
+        if leader is not None and i != leader and ev.coverage_score > 0 and not sibling:
             raw, partial = partial_rank_correlation(c.series, ctx.rate, cands[leader].series)
             if raw > 0.2:
                 explain = float(min(1.0, max(0.0, partial / raw)))
@@ -157,13 +168,24 @@ def _verdict(c: Candidate, ev: Evidence, ctx: Context, why_explained: str | None
     n_ep = len(ctx.episodes)
     if ev.peak_strength < _GUILTY or n_ep == 0:
         return None
-    if n_ep >= 2 and ev.coverage_score < 0.5:
+    if n_ep >= 2 and ev.coverage_score <= 0.5 and ev.n_covered < n_ep:
         where = [str(i + 1) for i, cov in enumerate(ev.covered) if cov]
         missing = n_ep - ev.n_covered
-        seen = f"only in episode {', '.join(where)}" if where else "in no episode throughout"
+        if where:
+            seen = f"abnormal only in episode {', '.join(where)} of {n_ep}"
+        else:
+            seen = f"not abnormal throughout any of the {n_ep} episodes"
+        return f"{seen}; failures recurred in {missing} episode(s) without it"
+    if (
+        c.kind == "client"
+        and c.facts.get("extra_share", 1.0) < _LIGHT_LOAD
+        and c.facts.get("rate_in", 0.0) <= 2 * c.facts.get("rate_rest", 0.0)
+    ):
         return (
-            f"abnormal {seen} of {n_ep} (present in {ev.n_covered} of {n_ep}); "
-            f"failures recurred in {missing} episode(s) without it"
+            f"its requests did not fail more than others' ({_pct(c.facts.get('rate_in', 0.0))}"
+            f" vs {_pct(c.facts.get('rate_rest', 0.0))}) and it added only "
+            f"{_pct(c.facts.get('extra_share', 0.0))} of the episode traffic: "
+            "too little load to cause the failures"
         )
     lead = ev.median_lead_s
     tol = ctx.bucket_seconds + SKEW_S

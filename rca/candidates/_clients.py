@@ -21,6 +21,8 @@ _DIMS = ("client_ip", "client_prefix")
 _TOP = 8
 # Ignore clients with less than this share of the episodes' requests.
 _MIN_SHARE = 0.02
+# Extra traffic (share of an episode's requests) that counts as a full dose of load.
+_FULL_DOSE = 1.0 / 3.0
 
 
 def client_candidates(slim: pl.DataFrame, ctx: Context) -> list[Candidate]:
@@ -32,20 +34,32 @@ def client_candidates(slim: pl.DataFrame, ctx: Context) -> list[Candidate]:
     ep_buckets = float(ctx.in_episode.sum())
     calm_buckets = float(max(ctx.n - ep_buckets, 1))
     f_ep_total = float((slim["failed"] & slim["_ep"]).sum())
+    ep_sizes = slim.filter(pl.col("_epid") >= 0).group_by("_epid").agg(pl.len().alias("_size"))
     for dim in _DIMS:
         if dim not in slim.columns or slim[dim].null_count() == slim.height:
             continue
-        st = (
-            slim.filter(pl.col(dim).is_not_null())
+        known = slim.filter(pl.col(dim).is_not_null())
+        # A client heavy in one short episode only (the April 2021 IPs) is exactly the
+        # suspect that must be examined and ruled out: its share is taken per episode.
+        per_ep = (
+            known.filter(pl.col("_epid") >= 0)
+            .group_by(dim, "_epid")
+            .agg(pl.len().alias("_c"))
+            .join(ep_sizes, on="_epid")
             .group_by(dim)
+            .agg((pl.col("_c") / pl.col("_size")).max().alias("share"))
+        )
+        st = (
+            known.group_by(dim)
             .agg(
                 pl.col("_ep").sum().cast(pl.Float64).alias("n_ep"),
                 (~pl.col("_ep")).sum().cast(pl.Float64).alias("n_cal"),
                 (pl.col("failed") & pl.col("_ep")).sum().cast(pl.Float64).alias("f_ep"),
             )
-            .with_columns((pl.col("n_ep") / n_ep_total).alias("share"))
+            .join(per_ep, on=dim, how="left")
+            .with_columns(pl.col("share").fill_null(0.0))
         )
-        heavy = st.sort(["n_ep", dim], descending=[True, False]).head(_TOP)
+        heavy = st.sort(["share", dim], descending=[True, False]).head(_TOP)
         failing = st.sort(["f_ep", dim], descending=[True, False]).head(_TOP)
         picked = pl.concat([heavy, failing]).unique(subset=[dim], keep="first", maintain_order=True)
         for r in picked.filter(pl.col("share") >= _MIN_SHARE).iter_rows(named=True):
@@ -54,6 +68,10 @@ def client_candidates(slim: pl.DataFrame, ctx: Context) -> list[Candidate]:
             series = np.zeros(ctx.n)
             series[per["_i"].to_numpy()] = per["n"].to_numpy()
             rate_ep = r["n_ep"] / max(ep_buckets, 1.0)
+            # Extra requests per episode over its calm rate, in the episode where it was
+            # heaviest (per-episode share), as a share of that episode's traffic.
+            calm_per_bucket = r["n_cal"] / calm_buckets
+            extra_share = r["share"] * max(0.0, 1.0 - calm_per_bucket / max(rate_ep, 1e-9))
             rate_cal = r["n_cal"] / calm_buckets
             # Load surprise: how much busier the client was in the episodes than when calm.
             surprise = max(0.0, 1.0 - rate_cal / rate_ep) if rate_ep > 0 else 0.0
@@ -66,8 +84,12 @@ def client_candidates(slim: pl.DataFrame, ctx: Context) -> list[Candidate]:
                     segment=((dim, value),),
                     unit="count",
                     facts={
-                        # Share of the episode traffic it sent: the "dose" of its load.
-                        "explained_share": float(min(1.0, r["share"] * 2.0)),
+                        # The dose of its load: the extra traffic it sent in the episodes
+                        # (over its calm rate) as a share of all episode traffic, where
+                        # adding a third of the traffic counts as a full dose. A client
+                        # adding a few percent cannot have overloaded anything.
+                        "explained_share": float(min(1.0, max(0.0, extra_share) / _FULL_DOSE)),
+                        "extra_share": float(extra_share),
                         "surprise": surprise,
                         "rate_in": r["f_ep"] / r["n_ep"] if r["n_ep"] else 0.0,
                         "rate_rest": (f_ep_total - r["f_ep"]) / max(n_ep_total - r["n_ep"], 1.0),

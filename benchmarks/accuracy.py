@@ -1,0 +1,204 @@
+"""Accuracy of ``rca.analyze`` over the simulated scenarios: every scenario x seeds x formats.
+
+For each case: simulate the scenario into a temporary folder (``rca.simulate``), analyse
+its logs and metrics from the files exactly as ``rca analyze`` would, and score the result
+with ``rca.simulate.rank_of_truth``. Records the rank of the true cause, the top 3, whether
+the red herrings were ruled out, episodes on quiet days and the runtime per case, then
+writes the table to ``benchmarks/RESULTS.md`` (section "accuracy").
+
+Usage::
+
+    python benchmarks/accuracy.py                 # full grid: 8 scenarios x 3 seeds
+    python benchmarks/accuracy.py --seeds 1 --scenarios lb_cpu_saturation bad_backend
+    python benchmarks/accuracy.py --hours 6 --rate 2 --no-record   # quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _harness import record, table
+
+# Log formats rotated over seeds (seed 0 uses the scenario's own format); CDN scenarios
+# rotate over CDN formats, since only those carry edge locations.
+_LOG_ROTATION = ("nginx_json", "alb", "registry_json", "combined", "cloudflare")
+_CDN_ROTATION = ("cloudflare", "cloudfront")
+_METRICS_ROTATION = ("csv_long", "grafana_csv", "prometheus_text", "parquet")
+
+
+@dataclass(frozen=True)
+class Case:
+    scenario: str
+    seed: int
+    log_format: str
+    metrics_format: str
+    rank: int | None
+    incident: bool
+    episodes: int
+    truth_episodes: int
+    top3: list[str]
+    herrings_ruled_out: str
+    seconds: float
+
+
+def _formats(scenario: str, seed: int) -> tuple[str | None, str | None]:
+    from rca.simulate import SCENARIOS
+
+    if seed == 0:
+        return None, None
+    cls = SCENARIOS[scenario]
+    own = getattr(cls, "default_log_format", "")
+    rotation = _CDN_ROTATION if own in _CDN_ROTATION else _LOG_ROTATION
+    log = rotation[seed % len(rotation)]
+    if log == own:
+        log = rotation[(seed + 1) % len(rotation)]
+    return log, _METRICS_ROTATION[seed % len(_METRICS_ROTATION)]
+
+
+def _herrings(result: Any, truth: dict[str, Any]) -> str:
+    """'k/n' red herrings found in ruled_out, or '-' when the scenario has none."""
+    from rca.simulate._truth import matches
+
+    specs = truth.get("red_herrings") or []
+    if not specs:
+        return "-"
+    entries = [
+        {
+            "kind": r["kind"],
+            "label": r["label"],
+            "metric": r["metric"],
+            "segment": {p["dimension"]: p["value"] for p in (r["segment"] or [])},
+        }
+        for r in result.ruled_out.iter_rows(named=True)
+    ]
+    found = sum(any(matches(e, s) for e in entries) for s in specs)
+    return f"{found}/{len(specs)}"
+
+
+def run_case(
+    scenario: str, seed: int, *, hours: float | None, rate: float | None, workdir: Path
+) -> Case:
+    """Simulate one case, analyse it from its files, score it."""
+    import rca.simulate as sim
+    from rca._analyze import analyze
+
+    log_format, metrics_format = _formats(scenario, seed)
+    out = workdir / f"{scenario}-{seed}"
+    truth = sim.simulate(
+        scenario,
+        out,
+        seed=seed,
+        log_format=log_format,
+        metrics_format=metrics_format,
+        hours=hours,
+        rate=rate,
+    )
+    started = time.perf_counter()
+    result = analyze(logs=str(out / "logs"), metrics=str(out / "metrics"))
+    seconds = time.perf_counter() - started
+    doc = result.to_dict()
+    incident = bool(truth.get("root_cause"))
+    return Case(
+        scenario=scenario,
+        seed=seed,
+        log_format=str(truth.get("log_format")),
+        metrics_format=str(truth.get("metrics_format")),
+        rank=sim.rank_of_truth(doc, truth) if incident else None,
+        incident=incident,
+        episodes=len(doc["episodes"]),
+        truth_episodes=len(truth.get("incidents") or []),
+        top3=[c["label"] for c in doc["causes"][:3]],
+        herrings_ruled_out=_herrings(result, truth),
+        seconds=seconds,
+    )
+
+
+def summarise(cases: list[Case]) -> str:
+    inc = [c for c in cases if c.incident]
+    quiet = [c for c in cases if not c.incident]
+    first = sum(c.rank == 1 for c in inc)
+    top3 = sum(c.rank is not None and c.rank <= 3 for c in inc)
+    lines = [
+        f"- incident cases: {len(inc)}; true cause ranked 1st in {first} "
+        f"({100 * first / max(len(inc), 1):.0f}%), in the top 3 in {top3} "
+        f"({100 * top3 / max(len(inc), 1):.0f}%)",
+        f"- quiet-day cases: {len(quiet)}; with zero episodes: "
+        f"{sum(c.episodes == 0 for c in quiet)}",
+        f"- median runtime of analyze (parse + analysis): "
+        f"{sorted(c.seconds for c in cases)[len(cases) // 2]:.1f} s",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    from rca.simulate import SCENARIOS
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--scenarios", nargs="*", default=list(SCENARIOS))
+    ap.add_argument("--seeds", type=int, default=3, help="seeds per scenario (0..N-1)")
+    ap.add_argument("--hours", type=float, default=None, help="override each scenario's hours")
+    ap.add_argument("--rate", type=float, default=None, help="override each scenario's rate")
+    ap.add_argument("--no-record", action="store_true", help="print only, leave RESULTS.md")
+    args = ap.parse_args()
+
+    cases: list[Case] = []
+    with tempfile.TemporaryDirectory(prefix="rca-accuracy-") as tmp:
+        for scenario in args.scenarios:
+            for seed in range(args.seeds):
+                case = run_case(scenario, seed, hours=args.hours, rate=args.rate, workdir=Path(tmp))
+                cases.append(case)
+                print(
+                    f"{scenario:22} seed {seed} {case.log_format:13} rank {case.rank} "
+                    f"episodes {case.episodes}/{case.truth_episodes} "
+                    f"herrings {case.herrings_ruled_out} {case.seconds:5.1f}s  "
+                    f"top: {' | '.join(t[:40] for t in case.top3)}",
+                    flush=True,
+                )
+    rows = [
+        [
+            c.scenario,
+            str(c.seed),
+            f"{c.log_format} / {c.metrics_format}",
+            "-" if not c.incident else (str(c.rank) if c.rank else "missed"),
+            f"{c.episodes} (truth {c.truth_episodes})",
+            c.herrings_ruled_out,
+            "<br>".join(t.replace("|", "\\|")[:60] for t in c.top3) or "-",
+            f"{c.seconds:.1f}",
+        ]
+        for c in cases
+    ]
+    body = (
+        summarise(cases)
+        + "\n\n"
+        + table(
+            [
+                "scenario",
+                "seed",
+                "formats (logs / metrics)",
+                "rank of truth",
+                "episodes",
+                "red herrings ruled out",
+                "top 3",
+                "analyze s",
+            ],
+            rows,
+        )
+    )
+    if args.hours or args.rate:
+        body = f"Overrides: hours={args.hours}, rate={args.rate}.\n\n" + body
+    if args.no_record:
+        print(body)
+    else:
+        record("accuracy", body)
+
+
+if __name__ == "__main__":
+    main()
