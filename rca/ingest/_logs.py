@@ -133,9 +133,11 @@ def parse_logs(
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "access.log"
     >>> _ = p.write_text('203.0.113.7 - - [17/May/2015:10:05:03 +0000] "GET /v2/ HTTP/1.1" 200 2 "-" "curl/8.0"\\n')
-    >>> parsed = parse_logs(p)  # doctest: +SKIP
-    >>> parsed.quality.select("lines", "records", "malformed").row(0)  # doctest: +SKIP
-    (1, 1, 0)
+    >>> parsed = parse_logs(p)
+    >>> parsed.quality.select("format", "lines", "records", "malformed").row(0)
+    ('combined', 1, 1, 0)
+    >>> parsed.requests.select("status", "endpoint", "ua_family").row(0)
+    (200, 'ping', 'curl')
     """
     inputs = _inputs(paths)
     fmt = _resolve_format(format)
