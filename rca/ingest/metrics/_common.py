@@ -184,7 +184,7 @@ def _int_epoch(column: pl.Expr) -> pl.Expr:
 # --- labels ------------------------------------------------------------------------------
 
 
-def _escape_label_value(value: pl.Expr) -> pl.Expr:
+def escape_label_value(value: pl.Expr) -> pl.Expr:
     # Same escaping as rca._schema.format_labels, as an expression.
     return (
         value.str.replace_all("\\", "\\\\", literal=True)
@@ -201,7 +201,7 @@ def labels_from_columns(columns: list[str]) -> pl.Expr:
     """
     parts = [
         pl.when(pl.col(c).is_not_null() & (pl.col(c) != ""))
-        .then(pl.lit(f"{c}=") + _escape_label_value(pl.col(c)))
+        .then(pl.lit(f"{c}=") + escape_label_value(pl.col(c)))
         .otherwise(None)
         for c in sorted(columns)
     ]
@@ -220,6 +220,10 @@ _LABEL_NAME = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 _QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"', re.DOTALL)
 _SPACE = re.compile(r"[ \t]*")
 _UNESCAPE = re.compile(r"\\(.)", re.DOTALL)
+_SIMPLE_BLOCK = re.compile(
+    r'\{[ \t]*(?:[a-zA-Z_][a-zA-Z0-9_]*[ \t]*=[ \t]*"[^"\\]*"[ \t]*(?:,[ \t]*|(?=\})))*\}'
+)
+_SIMPLE_PAIR = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)[ \t]*=[ \t]*"([^"\\]*)"')
 
 
 def _unescape(text: str) -> str:
@@ -248,6 +252,12 @@ def parse_label_block(block: str) -> tuple[str | None, dict[str, str]]:
     """
     if not (block.startswith("{") and block.endswith("}")):
         raise LabelBlockError("label block must be enclosed in braces")
+    if _SIMPLE_BLOCK.fullmatch(block):
+        # The common case (no escapes, no quoted names): two C-level regex passes.
+        pairs = _SIMPLE_PAIR.findall(block)
+        simple = dict(pairs)
+        if len(simple) == len(pairs):
+            return None, simple
     text, pos, end = block, 1, len(block) - 1
     name: str | None = None
     labels: dict[str, str] = {}

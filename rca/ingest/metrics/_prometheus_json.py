@@ -19,6 +19,7 @@ from __future__ import annotations
 import itertools
 import json
 from dataclasses import dataclass, field
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ from rca.ingest.metrics._common import (
     FileMetrics,
     default_metric_name,
     epoch_to_datetime,
-    labels_string,
+    escape_label_value,
     parse_value,
     points,
     sample,
@@ -49,8 +50,8 @@ class _Series:
     """Series collected from the document: one entry per series, values still raw."""
 
     metric: list[str] = field(default_factory=list)
-    labels: list[str] = field(default_factory=list)
-    values: list[list[Any] | None] = field(default_factory=list)
+    labels: list[dict[str, str]] = field(default_factory=list)
+    values: list[list[Any]] = field(default_factory=list)
     bad: int = 0
     samples: list[str] = field(default_factory=list)
 
@@ -119,7 +120,7 @@ def _collect(response: object, found: _Series, fallback: str, path: Path) -> Non
         return
     kind, result = body.get("resultType"), body["result"]
     if kind == "scalar" or (kind is None and _is_pair(result)):
-        _add(found, fallback, "", [result])
+        _add(found, fallback, {}, [result])
     elif kind in ("matrix", "vector", None) and isinstance(result, list):
         for series in result:
             _add_series(found, series, fallback)
@@ -149,19 +150,24 @@ def _add_series(found: _Series, series: object, fallback: str) -> None:
     if not isinstance(values, list):
         found.malformed("series 'values' is not a list", series)
         return
-    labels = {str(k): v if isinstance(v, str) else _dump(v) for k, v in metric.items()}
-    name = labels.pop("__name__", None) or fallback
-    _add(found, name, labels_string(labels), values)
+    labels = dict(metric)
+    name = labels.pop("__name__", None)
+    if not isinstance(name, str) or not name:
+        name = fallback
+    if not set(map(type, labels.values())) <= {str}:  # label values are strings by the API
+        labels = {str(k): v if isinstance(v, str) else _dump(v) for k, v in labels.items()}
+    _add(found, name, labels, values)
 
 
-def _add(found: _Series, metric: str, labels: str, values: list[Any]) -> None:
+def _add(found: _Series, metric: str, labels: dict[str, str], values: list[Any]) -> None:
     found.metric.append(metric)
     found.labels.append(labels)
     found.values.append(values)
 
 
-def _clean(values: list[Any]) -> list[list[str] | None]:
-    """A series' entries as [time, value] text pairs, None for entries that are not pairs.
+def _clean(found: _Series, values: list[Any]) -> list[Any]:
+    """A series' entries that are [time, value] pairs of numbers or text; the others are
+    counted as malformed on ``found``.
 
     The common case is checked with C-level ``map``/``set`` passes (no Python bytecode per
     point); only a series holding odd entries is walked in Python.
@@ -171,40 +177,79 @@ def _clean(values: list[Any]) -> list[list[str] | None]:
         and set(map(len, values)) <= {2}
         and set(map(type, itertools.chain.from_iterable(values))) <= _SCALARS
     ):
-        return values  # Polars turns the numbers into text in bulk
-    out: list[list[str] | None] = []
+        return values
+    out: list[Any] = []
     for entry in values:
         if isinstance(entry, list) and len(entry) == 2 and all(type(x) in _SCALARS for x in entry):
-            out.append([x if isinstance(x, str) else repr(x) for x in entry])
+            out.append(entry)
         else:
-            out.append(None)
+            found.malformed("not a [time, value] pair", entry)
     return out
 
 
-def _points_frame(found: _Series) -> pl.DataFrame:
-    pairs = [_clean(v) if v else [] for v in found.values]
-    frame = pl.DataFrame(
+def _column(items: list[Any]) -> pl.Series:
+    # Times are nearly always JSON numbers: a Float64 column is built fastest. Anything
+    # else (quoted times, the string values) goes through text, converted in bulk.
+    try:
+        return pl.Series(items, dtype=pl.Float64)
+    except (TypeError, ValueError, pl.exceptions.PolarsError):
+        return pl.Series(items, dtype=pl.String, strict=False)
+
+
+def _label_strings(dicts: list[dict[str, str]]) -> pl.Series:
+    """The stable label string of each series, built in Polars from the flattened dicts
+    (same result as ``labels_string`` per series, without a Python call per series)."""
+    keys = list(itertools.chain.from_iterable(map(dict.keys, dicts)))
+    values = list(itertools.chain.from_iterable(map(dict.values, dicts)))
+    sid = pl.Series("_sid", range(len(dicts)), dtype=pl.Int64)
+    per_series = pl.Series("_len", list(map(len, dicts)), dtype=pl.Int64)
+    flat = pl.DataFrame(
         {
-            "metric": pl.Series(found.metric, dtype=pl.String),
-            "labels": pl.Series(found.labels, dtype=pl.String),
-            "_pairs": pl.Series(pairs, dtype=pl.List(pl.List(pl.String)), strict=False),
+            "_sid": sid.repeat_by(per_series).explode().drop_nulls(),
+            "_key": pl.Series(keys, dtype=pl.String, strict=False),
+            "_value": pl.Series(values, dtype=pl.String, strict=False),
         }
     )
-    frame = frame.filter(pl.col("_pairs").list.len() > 0).explode("_pairs")
-    pair = pl.col("_pairs")
+    joined = (
+        flat.filter(pl.col("_value") != "")
+        .sort(["_sid", "_key"])
+        .group_by("_sid", maintain_order=True)
+        .agg((pl.col("_key") + "=" + escape_label_value(pl.col("_value"))).str.join(","))
+    )
+    out = pl.DataFrame({"_sid": sid}).join(joined, on="_sid", how="left", maintain_order="left")
+    return out["_key"].fill_null("").alias("labels")
+
+
+def _points_frame(found: _Series) -> pl.DataFrame:
+    # Flatten with C-level passes, then let Polars parse every time and value at once.
+    cleaned = [_clean(found, v) for v in found.values]
+    flat = list(itertools.chain.from_iterable(cleaned))
+    times = _column(list(map(itemgetter(0), flat)))
+    texts = pl.Series(list(map(itemgetter(1), flat)), dtype=pl.String, strict=False)
+    series = pl.DataFrame(
+        {
+            "metric": pl.Series(found.metric, dtype=pl.String),
+            "labels": _label_strings(found.labels),
+            "_n": pl.Series([len(v) for v in cleaned], dtype=pl.Int64),
+        }
+    ).filter(pl.col("_n") > 0)
+    frame = series.select(
+        pl.col("metric").repeat_by("_n").explode(),
+        pl.col("labels").repeat_by("_n").explode(),
+    ).with_columns(times.alias("_t"), texts.alias("_v"))
     frame = frame.with_columns(
-        epoch_to_datetime(pair.list.get(0, null_on_oob=True)).alias("ts"),
-        parse_value(pair.list.get(1, null_on_oob=True)).alias("value"),
+        epoch_to_datetime(pl.col("_t")).alias("ts"),
+        parse_value(pl.col("_v")).alias("value"),
         pl.format(
-            "{}{{{}}} [{}]",
+            "{}{{{}}} [{}, {}]",
             pl.col("metric"),
             pl.col("labels"),
-            pair.list.join(", ", ignore_nulls=False).fill_null("not a [time, value] pair"),
+            pl.col("_t").cast(pl.String),
+            pl.col("_v"),
         ).alias(TEXT),
     )
     return frame.with_columns(
         status(
-            (pair.is_null() | (pair.list.len() != 2), MALFORMED, "not a [time, value] pair"),
             (pl.col("ts").is_null(), MALFORMED, "bad time"),
             (pl.col("value").is_null(), MALFORMED, "bad value"),
         )
