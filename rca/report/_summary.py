@@ -7,6 +7,7 @@ returns plain (unescaped) text: each renderer escapes it for its own medium.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -196,7 +197,7 @@ def verdict(result: Result, esc: Callable[[str], str] = str) -> Verdict:
         total = sum(((e - s) for s, e in zip(eps["start"], eps["end"], strict=True)), timedelta())
         count = "1 failure episode" if eps.height == 1 else f"{eps.height} failure episodes"
         span = fmt_span(first, last)  # type: ignore[arg-type]
-        when = span if eps.height == 1 else "between " + span.replace("–", " and ", 1)
+        when = span if eps.height == 1 else "between " + re.sub(r"\s*–\s*", " and ", span, count=1)
         headline = (
             f"{count} {when}, {fmt_duration(total)} in all: {failures:,} of {requests:,} "
             f"requests failed during the episodes ({fmt_pct(failures / requests if requests else None)}); "
@@ -216,12 +217,19 @@ def verdict(result: Result, esc: Callable[[str], str] = str) -> Verdict:
         cause = "No candidate cause explained the episodes; see the data quality section."
     ruled = None
     if result.ruled_out.height:
-        parts = [
-            f"{esc(r['label'])} — {esc(r['reason'].rstrip('.'))}"
-            for r in result.ruled_out.head(3).iter_rows(named=True)
-        ]
-        more = result.ruled_out.height - 3
-        tail = f", and {more} more" if more > 0 else ""
+        # Suspects ruled out for the same reason are named together (three heavy IPs
+        # of one episode read as one finding, as they were in the April 2021 incident).
+        by_reason: dict[str, list[str]] = {}
+        for r in result.ruled_out.iter_rows(named=True):
+            by_reason.setdefault(r["reason"].rstrip("."), []).append(r["label"])
+        parts = []
+        for reason, labels in list(by_reason.items())[:3]:
+            named = ", ".join(esc(label) for label in labels[:3])
+            if len(labels) > 3:
+                named += f" and {len(labels) - 3} similar"
+            parts.append(f"{named} — {esc(reason)}")
+        more = sum(len(v) for v in list(by_reason.values())[3:])
+        tail = f"; and {more} more" if more > 0 else ""
         ruled = f"Ruled out: {'; '.join(parts)}{tail}."
     return Verdict(headline=headline, cause=cause, ruled_out=ruled)
 
