@@ -5,7 +5,9 @@ round-trip with no malformed lines apart from the deliberately torn ones."""
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -16,22 +18,34 @@ from rca.simulate import SCENARIOS, simulate
 from ._helpers import failure_rates, load_truth, read_requests
 
 # Small worlds keep the suite fast; lb_cpu_saturation needs more than a day to recur.
-SIZES = {"lb_cpu_saturation": (36.0, 0.4)}
-DEFAULT_SIZE = (6.0, 0.8)
+SIZES = {"lb_cpu_saturation": (30.0, 0.3)}
+DEFAULT_SIZE = (5.0, 0.6)
+
+
+@dataclass(frozen=True)
+class Written:
+    folder: Path
+    truth: dict[str, Any]
+    requests: pl.DataFrame  # read back through rca.ingest.read_logs
+    quality: pl.DataFrame  # rca.ingest.parse_logs' per-file quality
 
 
 @pytest.fixture(scope="module", params=[(n, s) for n in SCENARIOS for s in (11, 12)], ids=str)
-def written(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def written(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Written:
+    from rca.ingest import parse_logs
+
     name, seed = request.param
     hours, rate = SIZES.get(name, DEFAULT_SIZE)
     folder = tmp_path_factory.mktemp(f"{name}-{seed}")
     simulate(name, folder, seed=seed, hours=hours, rate=rate)
-    return folder
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DataQualityWarning)
+        quality = parse_logs([folder / "logs"]).quality
+    return Written(folder, load_truth(folder), read_requests(folder), quality)
 
 
-def test_truth_windows_show_elevated_failures(written: Path) -> None:
-    truth = load_truth(written)
-    requests = read_requests(written)
+def test_truth_windows_show_elevated_failures(written: Written) -> None:
+    truth, requests = written.truth, written.requests
     inside, outside = failure_rates(requests, truth)
     if truth["root_cause"] is None:
         assert truth["incidents"] == []
@@ -49,13 +63,8 @@ def test_truth_windows_show_elevated_failures(written: Path) -> None:
         assert outside < 0.004
 
 
-def test_round_trip_counts_only_torn_lines(written: Path) -> None:
-    from rca.ingest import parse_logs
-
-    truth = load_truth(written)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DataQualityWarning)
-        quality = parse_logs([written / "logs"]).quality
+def test_round_trip_counts_only_torn_lines(written: Written) -> None:
+    truth, quality = written.truth, written.quality
     totals = quality.select(pl.col("lines", "records", "malformed", "other").sum()).row(0)
     lines, records, malformed, other = totals
     assert set(quality["format"].to_list()) == {truth["log_format"]}
@@ -65,11 +74,11 @@ def test_round_trip_counts_only_torn_lines(written: Path) -> None:
     assert other == truth["lines"]["other"]
 
 
-def test_metrics_round_trip(written: Path) -> None:
+def test_metrics_round_trip(written: Written) -> None:
     from rca.ingest import parse_metrics
 
-    truth = load_truth(written)
-    parsed = parse_metrics([written / "metrics"])
+    truth = written.truth
+    parsed = parse_metrics([written.folder / "metrics"])
     assert int(parsed.quality["malformed"].sum()) == 0
     names = set(parsed.metrics["metric"].unique().to_list())
     assert len(names) >= 15  # standard signals plus >= 10 noise series
@@ -78,8 +87,8 @@ def test_metrics_round_trip(written: Path) -> None:
             assert spec["metric"] in names
 
 
-def test_red_herrings_and_root_cause_are_distinct(written: Path) -> None:
-    truth = load_truth(written)
+def test_red_herrings_and_root_cause_are_distinct(written: Written) -> None:
+    truth = written.truth
     root = truth["root_cause"]
     for herring in truth["red_herrings"]:
         assert herring != root
