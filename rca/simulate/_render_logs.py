@@ -334,7 +334,7 @@ def _registry_other(
             )
         frames.append(sel.select(pl.col("k").alias("key"), line.alias("line")))
     # Hourly housekeeping lines.
-    last = int(df["end_ns"].max() or t0_ns) if df.height else t0_ns
+    last = int(df["end_ns"].to_numpy().max()) if df.height else t0_ns
     for k in range(t0_ns + 3_600_000_000_000, last, 3_600_000_000_000):
         older = datetime.fromtimestamp(k // 10**9 - 7 * 86400, UTC)
         msg = f"PurgeUploads starting: olderThan={older:%Y-%m-%d %H:%M:%S.%f} +0000 UTC, actuallyDelete=true"

@@ -82,7 +82,10 @@ def write_metrics(
             sample=pl.concat_str(
                 [
                     pl.col("metric"),
-                    pl.col("labels").map_elements(_prom_labels, return_dtype=pl.String),
+                    pl.col("labels").replace_strict(
+                        {lab: _prom_labels(lab) for lab in frame["labels"].unique()},
+                        return_dtype=pl.String,
+                    ),
                     pl.lit(" "),
                     text,
                     pl.lit(" "),
@@ -98,13 +101,13 @@ def write_metrics(
         return ("metrics.prom",)
     if metrics_format == "prometheus_json":
         for (name,), part in frame.group_by("metric", maintain_order=True):
-            result = []
+            result: list[dict[str, object]] = []
             for (labels,), series in part.group_by("labels", maintain_order=True):
                 ts = series["ts"].dt.epoch("ms").to_numpy() / 1000.0
                 vals = series.select(text).to_series().to_list()
                 result.append(
                     {
-                        "metric": {"__name__": name, **parse_labels(str(labels))},
+                        "metric": dict(__name__=str(name), **parse_labels(str(labels))),
                         "values": [[_num(t), v] for t, v in zip(ts, vals, strict=True)],
                     }
                 )
@@ -119,8 +122,9 @@ def write_metrics(
     for (name,), part in frame.group_by("metric", maintain_order=True):
         wide = (
             part.with_columns(
-                series=pl.col("labels").map_elements(
-                    lambda lab, n=name: _series_name(str(n), lab), return_dtype=pl.String
+                series=pl.col("labels").replace_strict(
+                    {lab: _series_name(str(name), lab) for lab in part["labels"].unique()},
+                    return_dtype=pl.String,
                 ),
                 value=text,
             )
