@@ -134,7 +134,7 @@ def _quality_row(path: Path, fmt: str, got: FileMetrics) -> dict[str, object]:
     return {
         "source": str(path),
         "format": fmt,
-        "bytes": got.nbytes,
+        "bytes": _size(path),
         "lines": got.lines,
         "records": got.records,
         "malformed": got.malformed,
@@ -143,6 +143,14 @@ def _quality_row(path: Path, fmt: str, got: FileMetrics) -> dict[str, object]:
         "out_of_order": out_of_order,
         "samples": list(got.samples),
     }
+
+
+def _size(path: Path) -> int:
+    # On-disk size, as the log readers report it (a gzip file's compressed size).
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def read_metrics(paths: PathsLike, format: str = "auto") -> pl.DataFrame:

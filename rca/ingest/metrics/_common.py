@@ -42,7 +42,7 @@ class FileMetrics:
     malformed: int
     other: int
     invalid_utf8: int
-    nbytes: int
+    nbytes: int  # decompressed bytes read (the quality frame reports the on-disk size)
     samples: tuple[str, ...]
 
 
