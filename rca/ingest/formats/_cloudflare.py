@@ -151,7 +151,7 @@ def _fields() -> dict[str, pl.Expr]:
         "status": _number(_text("EdgeResponseStatus")).cast(pl.Int16, strict=False),
         "bytes_sent": _number(_text("EdgeResponseBytes")).cast(pl.Int64, strict=False),
         "duration_s": duration,
-        "user_agent": _text("ClientRequestUserAgent"),
+        "user_agent": dash_null(pl.col("ClientRequestUserAgent")),  # raw, not stripped
         "upstream": _text("OriginIP"),
         "edge": pl.coalesce(_text("EdgeColoCode"), _text("EdgeColoID")),
         "country": _text("ClientCountry"),
