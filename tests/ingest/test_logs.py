@@ -8,13 +8,25 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from rca._errors import DataQualityWarning, IngestError
 from rca._schema import FILE_QUALITY, REQUESTS
 from rca.ingest import ParsedLogs, parse_logs, read_logs
 from rca.ingest import _logs as logs_module
+from rca.ingest.formats import all_formats
 from rca.ingest.formats._base import LogFormat
+
+# Real-shaped lines of several formats, truncated at random by the fuzz test below.
+_DOC_LINES = [
+    '203.0.113.7 - - [17/May/2015:10:05:03 +0000] "GET /v2/ HTTP/1.1" 200 2 "-" "curl/8.0" 0.005 10.0.0.1:5000 0.004',
+    'time="2023-05-04T10:01:02Z" level=info msg="response completed" http.request.method=GET http.request.uri="/v2/" http.response.status=200 http.response.duration=2.2ms',
+    '{"time":"2023-05-04T10:01:02Z","msg":"response completed","http.request.uri":"/v2/","http.response.status":200,"ClientIP":"192.0.2.1","EdgeStartTimestamp":1683194463}',
+    'http 2018-07-02T22:23:00.186641Z app/lb/50dc 192.168.131.39:2817 10.0.0.1:80 0.000 0.001 0.000 200 200 34 366 "GET http://x:80/ HTTP/1.1" "curl/7.46.0" - -',
+    "2019-12-04\t21:02:31\tLAX1\t392\t192.0.2.100\tGET\td1.cloudfront.net\t/index.html\t200",
+]
 
 GOOD = [
     "2024-01-01T00:00:00Z 200 GET /v2/",
@@ -104,8 +116,8 @@ def test_files_come_out_in_sorted_path_order(
     for name in ["c.log", "a.log", "sub/b.log", "d.log.gz"]:
         write_log(name, [f"2024-01-01T00:00:00Z 200 GET /{name}"] * 50, gz=name.endswith(".gz"))
     expected = [str(tmp_path / n) for n in ["a.log", "c.log", "d.log.gz", "sub/b.log"]]
-    for given in (tmp_path, [tmp_path / "sub", tmp_path / "d.log.gz", str(tmp_path / "*.log")]):
-        parsed = parse_logs(given, format=simple_format)
+    for spec in (tmp_path, [tmp_path / "sub", tmp_path / "d.log.gz", str(tmp_path / "*.log")]):
+        parsed = parse_logs(spec, format=simple_format)
         assert parsed.quality["source"].to_list() == expected
         assert parsed.requests["source"].unique(maintain_order=True).to_list() == expected
         assert parsed.requests.height == 200
@@ -263,3 +275,29 @@ def test_public_names_are_complete() -> None:
     assert public <= set(rca.ingest.__all__)
     for name in rca.ingest.__all__:
         assert getattr(rca.ingest, name) is not None
+
+
+@pytest.mark.parametrize("name", [f.name for f in all_formats()])
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    data=st.lists(
+        st.one_of(
+            st.binary(max_size=80),
+            st.sampled_from(_DOC_LINES).flatmap(
+                lambda line: st.integers(0, len(line)).map(lambda cut: line[:cut].encode())
+            ),
+        ),
+        max_size=12,
+    ).map(b"\n".join)
+)
+def test_any_bytes_with_any_format_never_raise_and_reconcile(
+    tmp_path: Path, name: str, data: bytes
+) -> None:
+    path = tmp_path / "fuzz.log"
+    path.write_bytes(data.lstrip(b"\x1f\x8b"))  # not a gzip stream by accident
+    parsed = parse_logs(path, format=name)
+    assert _reconciles(parsed.quality)
+    assert parsed.requests.height == parsed.quality["records"].sum()
+    assert parsed.requests.schema == pl.Schema(REQUESTS)
