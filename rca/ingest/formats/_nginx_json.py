@@ -155,7 +155,8 @@ def _fields() -> dict[str, pl.Expr]:
         "status": _pick("status").cast(pl.Float64, strict=False).cast(pl.Int16, strict=False),
         "bytes_sent": _pick("bytes").cast(pl.Float64, strict=False).cast(pl.Int64, strict=False),
         "duration_s": _pick("duration").cast(pl.Float64, strict=False),
-        "user_agent": _pick("user_agent"),
+        # The agent stays raw (not stripped), as in the other formats.
+        "user_agent": pl.coalesce([dash_null(pl.col(k)) for k in _ALIASES["user_agent"]]),
         "upstream": last_upstream(_pick("upstream")),
         "edge": _pick("edge"),
         "country": _pick("country"),
