@@ -97,7 +97,7 @@ def read_table(path: Path) -> CsvTable:
         )
     # Polars reads from the header line on; the blank/sep= lines before it are counted.
     body = text.lstrip("\ufeff").split("\n", head.header_lines - 1)[-1]
-    rows = _read_cells(body, head.separator)
+    rows = _read_cells(body, head.separator, path)
     if rows.height == 0 or rows.width == 0:
         raise IngestError(
             "CSV file has no header line; the first line must name the columns", path=path
@@ -110,7 +110,7 @@ def read_table(path: Path) -> CsvTable:
     return CsvTable(CsvHead(head.separator, header, head.header_lines), rows, invalid, len(data))
 
 
-def _read_cells(body: str, separator: str) -> pl.DataFrame:
+def _read_cells(body: str, separator: str, path: Path) -> pl.DataFrame:
     raw = body.encode("utf-8")
     options = {
         "has_header": False,
@@ -121,10 +121,18 @@ def _read_cells(body: str, separator: str) -> pl.DataFrame:
     }
     try:
         return pl.read_csv(io.BytesIO(raw), quote_char='"', **options)  # type: ignore[arg-type]
-    except pl.exceptions.PolarsError:
-        # An unbalanced quote makes the CSV reader give up on the whole file. Read again
-        # without quoting, so the other lines still count; quotes around cells are removed.
+    except (pl.exceptions.PolarsError, OSError):
+        pass
+    # An unbalanced quote makes the CSV reader give up on the whole file. Read again
+    # without quoting, so the other lines still count; quotes around cells are removed.
+    try:
         frame = pl.read_csv(io.BytesIO(raw), quote_char=None, **options)  # type: ignore[arg-type]
-        return frame.with_columns(
-            pl.all().str.strip_chars().str.strip_prefix('"').str.strip_suffix('"')
-        )
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        # e.g. text that starts like a zlib/zstd stream, which the reader tries to inflate
+        raise IngestError(
+            f"cannot read as CSV ({type(exc).__name__}: {str(exc)[:120]}); check the file",
+            path=path,
+        ) from None
+    return frame.with_columns(
+        pl.all().str.strip_chars().str.strip_prefix('"').str.strip_suffix('"')
+    )

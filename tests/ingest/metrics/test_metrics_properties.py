@@ -68,6 +68,7 @@ def _frame(rows: list[tuple[int, str, str, float]]) -> pl.DataFrame:
 @example(data=b"[" * 5000)
 @example(data=b'sep=;\n"Time";"a\n1;2')
 @example(data=b"PAR1garbagePAR1")
+@example(data=b"x\x010\xf0\x90\x80\x80")  # a zlib header: the CSV reader tries to inflate it
 @example(data=b'x{a="\\"} 1 2\n')
 def test_arbitrary_input_raises_only_ingest_error(data: bytes) -> None:
     path = _write(data)
