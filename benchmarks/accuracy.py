@@ -49,18 +49,17 @@ class Case:
     seconds: float
 
 
-def _formats(scenario: str, seed: int) -> tuple[str | None, str | None]:
+def _formats(scenario: str, seed: int) -> list[tuple[str | None, str | None]]:
+    """Formats to try for this case, in order (a scenario may refuse some formats)."""
     from rca.simulate import SCENARIOS
 
     if seed == 0:
-        return None, None
-    cls = SCENARIOS[scenario]
-    own = getattr(cls, "default_log_format", "")
+        return [(None, None)]
+    own = getattr(SCENARIOS[scenario], "default_log_format", "")
     rotation = _CDN_ROTATION if own in _CDN_ROTATION else _LOG_ROTATION
-    log = rotation[seed % len(rotation)]
-    if log == own:
-        log = rotation[(seed + 1) % len(rotation)]
-    return log, _METRICS_ROTATION[seed % len(_METRICS_ROTATION)]
+    metrics = _METRICS_ROTATION[seed % len(_METRICS_ROTATION)]
+    logs = [rotation[(seed + k) % len(rotation)] for k in range(len(rotation))]
+    return [(log, metrics) for log in logs if log != own] + [(None, metrics)]
 
 
 def _herrings(result: Any, truth: dict[str, Any]) -> str:
@@ -89,18 +88,24 @@ def run_case(
     """Simulate one case, analyse it from its files, score it."""
     import rca.simulate as sim
     from rca._analyze import analyze
+    from rca._errors import ParameterError
 
-    log_format, metrics_format = _formats(scenario, seed)
     out = workdir / f"{scenario}-{seed}"
-    truth = sim.simulate(
-        scenario,
-        out,
-        seed=seed,
-        log_format=log_format,
-        metrics_format=metrics_format,
-        hours=hours,
-        rate=rate,
-    )
+    truth: dict[str, Any] = {}
+    for log_format, metrics_format in _formats(scenario, seed):
+        try:
+            truth = sim.simulate(
+                scenario,
+                out,
+                seed=seed,
+                log_format=log_format,
+                metrics_format=metrics_format,
+                hours=hours,
+                rate=rate,
+            )
+            break
+        except ParameterError:
+            continue  # this scenario cannot be written in that format: try the next
     started = time.perf_counter()
     result = analyze(logs=str(out / "logs"), metrics=str(out / "metrics"))
     seconds = time.perf_counter() - started

@@ -168,14 +168,15 @@ def _verdict(c: Candidate, ev: Evidence, ctx: Context, why_explained: str | None
     n_ep = len(ctx.episodes)
     if ev.peak_strength < _GUILTY or n_ep == 0:
         return None
-    if n_ep >= 2 and ev.coverage_score <= 0.5 and ev.n_covered < n_ep:
-        where = [str(i + 1) for i, cov in enumerate(ev.covered) if cov]
+    # Only a suspect abnormal in at least one episode "looked guilty"; one abnormal in
+    # none is simply a weak candidate and keeps its (low) place in the ranking.
+    if n_ep >= 2 and 0 < ev.n_covered < n_ep and ev.coverage_score <= 0.5:
+        where = ", ".join(str(i + 1) for i, cov in enumerate(ev.covered) if cov)
         missing = n_ep - ev.n_covered
-        if where:
-            seen = f"abnormal only in episode {', '.join(where)} of {n_ep}"
-        else:
-            seen = f"not abnormal throughout any of the {n_ep} episodes"
-        return f"{seen}; failures recurred in {missing} episode(s) without it"
+        return (
+            f"abnormal only in episode {where} of {n_ep}; "
+            f"failures recurred in {missing} episode(s) without it"
+        )
     if (
         c.kind == "client"
         and c.facts.get("extra_share", 1.0) < _LIGHT_LOAD
@@ -231,15 +232,27 @@ def sentences(s: Scored, ctx: Context) -> list[str]:
     c, ev = s.cand, s.ev
     n_ep = len(ctx.episodes)
     out: list[str] = []
-    if c.kind in ("segment", "client", "log_pattern") and "explained_share" in c.facts:
-        share = c.facts["explained_share"]
-        what = "of the episodes' excess failures" if c.kind != "client" else "of episode traffic"
-        out.append(f"carries {_pct(share)} {what}")
-        if "rate_in" in c.facts and "rate_rest" in c.facts:
-            out.append(
-                f"failure rate {_pct(c.facts['rate_in'])} in episodes versus "
-                f"{_pct(c.facts['rate_rest'])} for the rest of the traffic"
-            )
+    f = c.facts
+    if c.kind == "segment":
+        out.append(f"carries {_pct(f['explained_share'])} of the episodes' excess failures")
+        out.append(
+            f"failure rate {_pct(f['rate_in'])} in episodes versus "
+            f"{_pct(f['rate_rest'])} for the rest of the traffic"
+        )
+    elif c.kind == "client":
+        out.append(
+            f"sent {_pct(f.get('extra_share', 0.0))} of an episode's requests beyond its calm rate"
+        )
+        out.append(
+            f"its own failure rate {_pct(f['rate_in'])} in episodes versus "
+            f"{_pct(f['rate_rest'])} for everyone else"
+        )
+    elif c.kind == "log_pattern":
+        out.append(f"carries {_pct(f['explained_share'])} of the episodes' excess failures")
+        out.append(
+            f"logged on {_pct(f['rate_in'])} of requests in episodes versus "
+            f"{_pct(f['rate_rest'])} when calm"
+        )
     word = "above" if ev.direction > 0 else "below"
     if ev.threshold is not None:
         out.append(

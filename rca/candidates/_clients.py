@@ -19,8 +19,8 @@ _DIMS = ("client_ip", "client_prefix")
 # Clients examined per dimension: the heaviest in the episodes, and the ones with most
 # failures there.
 _TOP = 8
-# Ignore clients with less than this share of the episodes' requests.
-_MIN_SHARE = 0.02
+# Ignore clients with less than this share of any episode's requests.
+_MIN_SHARE = 0.01
 # Extra traffic (share of an episode's requests) that counts as a full dose of load.
 _FULL_DOSE = 1.0 / 3.0
 
@@ -34,20 +34,50 @@ def client_candidates(slim: pl.DataFrame, ctx: Context) -> list[Candidate]:
     ep_buckets = float(ctx.in_episode.sum())
     calm_buckets = float(max(ctx.n - ep_buckets, 1))
     f_ep_total = float((slim["failed"] & slim["_ep"]).sum())
-    ep_sizes = slim.filter(pl.col("_epid") >= 0).group_by("_epid").agg(pl.len().alias("_size"))
+    ep_sizes = (
+        slim.filter(pl.col("_epid") >= 0)
+        .group_by("_epid")
+        .agg(pl.len().alias("_size"))
+        .join(
+            pl.DataFrame(
+                {
+                    "_epid": pl.Series(range(len(ctx.episodes)), dtype=pl.Int32),
+                    "_len": [float(e - s) for s, e in ctx.episodes],
+                }
+            ),
+            on="_epid",
+        )
+    )
     for dim in _DIMS:
         if dim not in slim.columns or slim[dim].null_count() == slim.height:
             continue
         known = slim.filter(pl.col(dim).is_not_null())
         # A client heavy in one short episode only (the April 2021 IPs) is exactly the
         # suspect that must be examined and ruled out: its share is taken per episode.
+        # Its extra share in an episode: requests beyond its calm rate per bucket, over
+        # the episode's requests; the most in any episode.
+        calm = (
+            known.filter(~pl.col("_ep"))
+            .group_by(dim)
+            .agg((pl.len() / calm_buckets).alias("_calm_rate"))
+        )
         per_ep = (
             known.filter(pl.col("_epid") >= 0)
             .group_by(dim, "_epid")
             .agg(pl.len().alias("_c"))
             .join(ep_sizes, on="_epid")
+            .join(calm, on=dim, how="left")
+            .with_columns(
+                (
+                    (pl.col("_c") - pl.col("_calm_rate").fill_null(0.0) * pl.col("_len"))
+                    / pl.col("_size")
+                ).alias("_extra")
+            )
             .group_by(dim)
-            .agg((pl.col("_c") / pl.col("_size")).max().alias("share"))
+            .agg(
+                (pl.col("_c") / pl.col("_size")).max().alias("share"),
+                pl.col("_extra").max().clip(0.0, 1.0).alias("extra_share"),
+            )
         )
         st = (
             known.group_by(dim)
@@ -57,21 +87,23 @@ def client_candidates(slim: pl.DataFrame, ctx: Context) -> list[Candidate]:
                 (pl.col("failed") & pl.col("_ep")).sum().cast(pl.Float64).alias("f_ep"),
             )
             .join(per_ep, on=dim, how="left")
-            .with_columns(pl.col("share").fill_null(0.0))
+            .with_columns(pl.col("share").fill_null(0.0), pl.col("extra_share").fill_null(0.0))
         )
         heavy = st.sort(["share", dim], descending=[True, False]).head(_TOP)
+        bursting = st.sort(["extra_share", dim], descending=[True, False]).head(_TOP)
         failing = st.sort(["f_ep", dim], descending=[True, False]).head(_TOP)
-        picked = pl.concat([heavy, failing]).unique(subset=[dim], keep="first", maintain_order=True)
+        picked = pl.concat([bursting, heavy, failing]).unique(
+            subset=[dim], keep="first", maintain_order=True
+        )
         for r in picked.filter(pl.col("share") >= _MIN_SHARE).iter_rows(named=True):
             value = str(r[dim])
+            if dim == "client_prefix" and _same_as_an_ip(cands, r["n_ep"], r["n_cal"]):
+                continue  # one IP makes up this prefix: it is already a candidate
             per = slim.filter(pl.col(dim) == value).group_by("_i").agg(pl.len().alias("n"))
             series = np.zeros(ctx.n)
             series[per["_i"].to_numpy()] = per["n"].to_numpy()
             rate_ep = r["n_ep"] / max(ep_buckets, 1.0)
-            # Extra requests per episode over its calm rate, in the episode where it was
-            # heaviest (per-episode share), as a share of that episode's traffic.
-            calm_per_bucket = r["n_cal"] / calm_buckets
-            extra_share = r["share"] * max(0.0, 1.0 - calm_per_bucket / max(rate_ep, 1e-9))
+            extra_share = float(r["extra_share"])
             rate_cal = r["n_cal"] / calm_buckets
             # Load surprise: how much busier the client was in the episodes than when calm.
             surprise = max(0.0, 1.0 - rate_cal / rate_ep) if rate_ep > 0 else 0.0
@@ -90,6 +122,8 @@ def client_candidates(slim: pl.DataFrame, ctx: Context) -> list[Candidate]:
                         # adding a few percent cannot have overloaded anything.
                         "explained_share": float(min(1.0, max(0.0, extra_share) / _FULL_DOSE)),
                         "extra_share": float(extra_share),
+                        "n_ep": float(r["n_ep"]),
+                        "n_cal": float(r["n_cal"]),
                         "surprise": surprise,
                         "rate_in": r["f_ep"] / r["n_ep"] if r["n_ep"] else 0.0,
                         "rate_rest": (f_ep_total - r["f_ep"]) / max(n_ep_total - r["n_ep"], 1.0),
@@ -97,3 +131,13 @@ def client_candidates(slim: pl.DataFrame, ctx: Context) -> list[Candidate]:
                 )
             )
     return cands
+
+
+def _same_as_an_ip(cands: list[Candidate], n_ep: float, n_cal: float) -> bool:
+    """Whether an IP candidate already carries (nearly) all of a prefix's traffic."""
+    for c in cands:
+        if c.segment and c.segment[0][0] == "client_ip":
+            ip_ep, ip_cal = c.facts.get("n_ep", -1.0), c.facts.get("n_cal", -1.0)
+            if ip_ep >= 0.95 * n_ep and ip_cal >= 0.95 * n_cal:
+                return True
+    return False
