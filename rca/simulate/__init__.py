@@ -74,7 +74,7 @@ def simulate(
     hours, rate
         Window length and mean requests per second; default: the scenario's own.
     compress
-        Gzip the log files.
+        Gzip the log files and text metrics files.
 
     Examples
     --------
@@ -112,8 +112,13 @@ def simulate(
         raise ParameterError(f"--rate must be between 0.01 and 2000 requests/s, got {rate}")
 
     rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
+    peak_hour = float(rng.uniform(13.0, 18.5))
+    if cls.first_peak_after is None:
+        hour = float(rng.integers(0, 24))
+    else:  # the scenario needs its first daily peak a few hours into the window
+        hour = (peak_hour - rng.uniform(*cls.first_peak_after)) % 24
     start = datetime(2021, 3, 1, tzinfo=UTC) + timedelta(
-        days=int(rng.integers(0, 300)), hours=int(rng.integers(0, 24))
+        days=int(rng.integers(0, 300)), minutes=round(hour * 60)
     )
     world = World(
         rng,
@@ -121,6 +126,7 @@ def simulate(
         hours=hours,
         rate=rate,
         cdn=log_format in CDN_FORMATS or cls.serves_blobs,
+        peak_hour=peak_hour,
     )
     skew = float(rng.uniform(-30.0, 30.0))
     step = int(rng.choice([15, 30, 60]))
@@ -131,13 +137,14 @@ def simulate(
     logs = write_logs(outcome.requests, world, log_format, out / "logs", rng, compress=compress)
     start_us = int(start.timestamp()) * 1_000_000
     metrics = mb.frame(start_us)
-    mfiles = write_metrics(metrics, metrics_format, out / "metrics", rng, help_text=mb.help_of())
+    mfiles = write_metrics(
+        metrics, metrics_format, out / "metrics", rng, help_text=mb.help_of(), compress=compress
+    )
 
     def window(a: float, b: float) -> dict[str, str]:
         return {"start": _iso(world.ts(a)), "end": _iso(world.ts(b))}
 
     n_inc = len(outcome.incidents)
-    summary = cls.summary.split(":")[0] if ":" in cls.summary[:20] else cls.summary
     summary = (
         f"{name}: {n_inc} incident window(s), {logs.requests:,} requests in {log_format}, "
         f"{metrics.select('metric', 'labels').n_unique()} metric series in {metrics_format}"

@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from pathlib import Path
 
@@ -47,8 +48,29 @@ def write_metrics(
     rng: np.random.Generator,
     *,
     help_text: dict[str, str] | None = None,
+    compress: bool = False,
 ) -> tuple[str, ...]:
-    """Write the long metrics ``frame`` as ``metrics_format`` under ``out_dir``."""
+    """Write the long metrics ``frame`` as ``metrics_format`` under ``out_dir``; text
+    formats are gzipped when ``compress``."""
+    files = _write(frame, metrics_format, out_dir, rng, help_text)
+    if not compress or metrics_format == "parquet":
+        return files
+    out = []
+    for name in files:
+        path = out_dir / name
+        (out_dir / f"{name}.gz").write_bytes(gzip.compress(path.read_bytes(), mtime=0))
+        path.unlink()
+        out.append(f"{name}.gz")
+    return tuple(out)
+
+
+def _write(
+    frame: pl.DataFrame,
+    metrics_format: str,
+    out_dir: Path,
+    rng: np.random.Generator,
+    help_text: dict[str, str] | None,
+) -> tuple[str, ...]:
     if metrics_format not in METRICS_FORMATS:
         raise ParameterError(
             f"unknown metrics format {metrics_format!r}; choose one of {', '.join(METRICS_FORMATS)}"

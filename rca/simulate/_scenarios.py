@@ -144,6 +144,8 @@ class Scenario:
     default_rate: ClassVar[float] = 3.0
     log_formats: ClassVar[tuple[str, ...]] = LOG_FORMATS
     why_not: ClassVar[str] = ""
+    #: Hours (low, high) after the window start where the first daily peak falls; None: any.
+    first_peak_after: ClassVar[tuple[float, float] | None] = None
     #: Force CDN-style blob serving (200 with bytes) even in LB/registry formats.
     serves_blobs: ClassVar[bool] = False
 
@@ -160,6 +162,7 @@ class LBCPUSaturation(Scenario):
     default_log_format = "nginx_timing"
     default_metrics_format = "prometheus_json"
     default_hours = 36.0
+    first_peak_after = (3.0, 8.0)
     log_formats = tuple(f for f in LOG_FORMATS if f not in REGISTRY_FORMATS)
     why_not = "the load balancer's own errors never reach the registry's logs"
 
@@ -170,12 +173,15 @@ class LBCPUSaturation(Scenario):
         smooth = np.convolve(w.curve, np.ones(k) / k, mode="same")
         smooth[: k // 2] = smooth[k // 2]
         smooth[-k // 2 :] = smooth[-k // 2]
-        episodes: list[Window] = []
-        for q in np.linspace(rng.uniform(0.86, 0.9), 0.7, 12):
-            r_sat = float(np.quantile(smooth, q))
-            episodes = _runs(smooth > r_sat, min_len=900, merge=1200)
-            if len(episodes) >= 2:
-                break
+        # The threshold sits just below the lowest daily peak, so every day's peak in the
+        # window saturates the LB: the episodes recur, as in April 2021.
+        first_peak = (w.peak_hour - (w.start.hour + w.start.minute / 60)) % 24 * 3600
+        peaks = [
+            float(smooth[max(0, int(p) - 3 * 3600) : int(p) + 3 * 3600].max())
+            for p in np.arange(first_peak, w.seconds - 1800, 86400.0)
+        ]
+        r_sat = min(peaks) * rng.uniform(0.93, 0.97)
+        episodes = _runs(smooth > r_sat, min_len=600, merge=1800)
         over = np.clip((smooth / r_sat - 1.0) / 0.06, 0.0, 1.0)
         p_max = rng.uniform(0.012, 0.026)
         req = ctx.base_requests()
@@ -269,9 +275,9 @@ class LBCPUSaturation(Scenario):
         base = 0.9 * smooth / r_sat
         cpu_true = np.where(smooth > r_sat, 0.965 + 0.03 * over, np.minimum(base, 0.93))
         # DNS: a red herring that is slow only during the first episode (it was scaled up).
-        dns = np.full(w.seconds, rng.uniform(0.002, 0.005))
+        dns: np.ndarray = np.full(w.seconds, rng.uniform(0.002, 0.005), dtype=np.float64)
         secs = np.arange(w.seconds, dtype=np.float64)
-        dns *= 1.0 + rng.uniform(6, 20) * ramp(
+        dns = dns + dns * rng.uniform(6, 20) * ramp(
             secs, first[0] - rng.uniform(300, 1500), first[1] + rng.uniform(0, 1200), 300.0
         )
         ctx.standard_metrics(req, cpu=ctx.grid_curve(cpu_true), dns=ctx.grid_curve(dns))
@@ -318,7 +324,7 @@ class CDNClientHang(Scenario):
         order = rng.choice(len(w.pops), size=len(w.pops), replace=False, p=counts / counts.sum())
         pops_i = order[: int(rng.integers(2, 4))]
         for extra in order[len(pops_i) :]:
-            if counts[pops_i].sum() >= 0.06:
+            if counts[pops_i].sum() >= 0.35 * counts.sum() or len(pops_i) >= 4:
                 break
             pops_i = np.append(pops_i, extra)
         pops = [w.pops[int(i)] for i in pops_i]
@@ -785,7 +791,12 @@ class QuietDay(Scenario):
             incidents=[],
             root_cause=None,
             red_herrings=[spec("metric", metric=spiked[-1], note="a spike with no failures")],
-            notes={"burst": [round(burst[0], 1), round(burst[1], 1)]},
+            notes={
+                "burst": {
+                    "start": w.ts(burst[0]).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "end": w.ts(burst[1]).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                }
+            },
         )
 
 

@@ -321,13 +321,22 @@ class World:
         Window start (UTC, naive datetimes are taken as UTC).
     hours, rate
         Window length and mean requests per second.
+    peak_hour
+        UTC hour of the daily traffic peak.
     cdn
         True when the logs are a CDN's: blob GETs are then served (200 with the blob's
         bytes) instead of redirected (307) as the registry and its load balancer log them.
     """
 
     def __init__(
-        self, rng: np.random.Generator, *, start: datetime, hours: float, rate: float, cdn: bool
+        self,
+        rng: np.random.Generator,
+        *,
+        start: datetime,
+        hours: float,
+        rate: float,
+        cdn: bool,
+        peak_hour: float,
     ) -> None:
         self.rng = rng
         self.start = start
@@ -339,7 +348,7 @@ class World:
         self.lbs = [f"lb-{i + 1}" for i in range(int(rng.integers(2, 5)))]
         self.clients = self._clients(int(rng.integers(2500, 6000)))
         self._catalogue()
-        self.peak_hour = float(rng.uniform(13.0, 18.5))
+        self.peak_hour = peak_hour
         self.amplitude = float(rng.uniform(0.35, 0.6))
         self.curve = self._curve()
 

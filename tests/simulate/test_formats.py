@@ -70,7 +70,7 @@ def test_same_seed_same_bytes_and_different_seeds_differ(tmp_path: Path) -> None
 
 def test_seeds_change_names_instances_and_skew(tmp_path: Path) -> None:
     truths = [
-        simulate("lb_cpu_saturation", tmp_path / str(s), seed=s, hours=26, rate=0.05)
+        simulate("lb_cpu_saturation", tmp_path / str(s), seed=s, hours=36, rate=0.05)
         for s in range(4)
     ]
     assert (

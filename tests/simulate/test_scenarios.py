@@ -18,7 +18,7 @@ from rca.simulate import SCENARIOS, simulate
 from ._helpers import failure_rates, load_truth, read_requests
 
 # Small worlds keep the suite fast; lb_cpu_saturation needs more than a day to recur.
-SIZES = {"lb_cpu_saturation": (30.0, 0.3)}
+SIZES = {"lb_cpu_saturation": (36.0, 0.25)}
 DEFAULT_SIZE = (5.0, 0.6)
 
 
