@@ -14,9 +14,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from _harness import RESULTS, machine, measure  # noqa: E402
+from _harness import RESULTS, machine, measure
 
-DEFAULT = ("lb_cpu_saturation:nginx_timing", "cdn_client_hang:cloudfront", "quiet_day:registry_json")
+DEFAULT = (
+    "lb_cpu_saturation:nginx_timing",
+    "cdn_client_hang:cloudfront",
+    "quiet_day:registry_json",
+)
 HEADER = (
     "## simulate\n\n"
     "Written by `benchmarks/simulate.py`: `rca simulate SCENARIO --hours 24 --rate 3` in a child "
