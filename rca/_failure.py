@@ -45,8 +45,10 @@ _HUNG_RATIO = 20.0
 _HUNG_LOG_Z = 6.0
 # ... and never below this many seconds: nobody calls a sub-second request hung.
 _HUNG_FLOOR_S = 2.0
-# Throughput collapse: a transfer of real size that moved at under 1/_TP_COLLAPSE of the
-# endpoint's median throughput, while taking over _TP_MIN_RATIO times its median duration.
+# Throughput collapse: a response that moved at under 1/_TP_COLLAPSE of its endpoint's
+# median throughput (learnt from responses of real size), while taking over
+# _TP_MIN_RATIO times its median duration. This is what catches hung blob downloads,
+# whose durations legitimately vary with size.
 _TP_COLLAPSE = 50.0
 _TP_MIN_RATIO = 5.0
 _TP_MIN_BYTES = 1024
@@ -154,8 +156,15 @@ def with_failures(
         )
         d = pl.col("duration_s")
         slow = d > pl.col("_hung_lim")
+        # Any size counts here, zero included: a download that hung before its first
+        # byte is the classic hang (July 2020).
+        # Responses without a body (HEAD, 204, 304) have no throughput to collapse.
+        has_body = (pl.col("method").fill_null("") != "HEAD") & ~status.is_in([204, 304]).fill_null(
+            False
+        )
         collapsed = (
-            (pl.col("bytes_sent") >= _TP_MIN_BYTES)
+            pl.col("bytes_sent").is_not_null()
+            & has_body
             & (d > _TP_MIN_RATIO * pl.col("_hung_med"))
             & (d > _HUNG_FLOOR_S)
             & (pl.col("bytes_sent") / d < pl.col("_hung_tp") / _TP_COLLAPSE)

@@ -46,6 +46,7 @@ _MIN_SURPRISE = 0.3
 # Prior weight (in requests) that shrinks a small segment's calm rate to the global one.
 _PRIOR_REQUESTS = 200.0
 MAX_SEGMENTS = 12
+_MISSING = "(missing)"
 
 
 def _stats(frame: pl.DataFrame, p_global: float) -> dict[str, float]:
@@ -71,7 +72,6 @@ def segment_candidates(slim: pl.DataFrame, ctx: Context) -> tuple[list[Candidate
     requests are reduced to one row per (attribute combination, in episode or not), with
     the calm rows as the baseline, so each leaf is expected to fail at its own calm rate.
     """
-    from rca._localize import localize
 
     dims = [d for d in SEGMENT_DIMS if d in slim.columns and slim[d].null_count() < slim.height]
     # A dimension with a single value cannot localise anything; drop it to keep the
@@ -87,31 +87,33 @@ def segment_candidates(slim: pl.DataFrame, ctx: Context) -> tuple[list[Candidate
     total_excess = max(f_ep - n_ep * p_global, 1.0)
 
     leaves = (
-        slim.with_columns([pl.col(d).fill_null("(none)") for d in dims])
+        slim.with_columns([pl.col(d).fill_null(_MISSING) for d in dims])
         .group_by([*dims, "_ep"])
         .agg(pl.len().alias("_n"), pl.col("failed").sum().alias("_f"))
         .with_columns(pl.col("_ep").cast(pl.Int8).alias("_t"))
     )
-    found = localize(
-        leaves,
-        dims=dims,
-        failures="_f",
-        total="_n",
-        time="_t",
-        incident=(1, 2),
-        max_order=3,
-        limit=40,
-    )
+    found = _localize_known(leaves, dims)
     rows = []
+    # Rows of one multi-element cause (say three edges) share a score: together they
+    # explain the excess, so each is judged on the share of its whole group.
+    group_share: dict[float, float] = {}
+    parsed = []
     for r in found.iter_rows(named=True):
         pairs = tuple((p["dimension"], p["value"]) for p in r["segment"])
-        if any(v == "(none)" for _, v in pairs):
+        if any(v == _MISSING for _, v in pairs):
             continue
         stats = _stats(slim.filter(_match(pairs)), p_global)
         row = _row(pairs, stats, f_ep, n_ep, total_excess)
+        row["score"] = float(r["score"])
+        parsed.append(row)
+        if row["score"] > 0:
+            key = round(row["score"], 9)
+            group_share[key] = group_share.get(key, 0.0) + row["explained_share"]
+    for row in parsed:
+        if row["score"] > 0:
+            row["explained_share"] = min(1.0, group_share[round(row["score"], 9)])
         if row["explained_share"] < _MIN_SHARE or row["surprise"] < _MIN_SURPRISE:
             continue
-        row["score"] = float(r["score"])
         rows.append(row)
     rows = rows[:MAX_SEGMENTS]
     cands = [_candidate(slim, row, ctx) for row in rows]
@@ -132,6 +134,39 @@ def segment_candidates(slim: pl.DataFrame, ctx: Context) -> tuple[list[Candidate
         schema=SEGMENTS,
     )
     return cands, table
+
+
+def _localize_known(leaves: pl.DataFrame, dims: list[str]) -> pl.DataFrame:
+    """``rca.localize`` on the leaves, never answering with a missing value.
+
+    A missing attribute is no cause: when requests that no backend answered have no
+    ``upstream``, "upstream is missing" restates the failure. If the search picks a
+    missing value, that dimension is dropped and the search runs again.
+    """
+    from rca._localize import localize
+
+    dims = list(dims)
+    while True:
+        found = localize(
+            leaves.group_by([*dims, "_t"]).agg(pl.col("_n").sum(), pl.col("_f").sum()),
+            dims=dims,
+            failures="_f",
+            total="_n",
+            time="_t",
+            incident=(1, 2),
+            max_order=3,
+            limit=40,
+        )
+        chosen = found.filter(pl.col("score") > 0)
+        bad = {
+            p["dimension"]
+            for seg in chosen["segment"].to_list()
+            for p in seg
+            if p["value"] == _MISSING
+        }
+        if not bad or len(dims) <= len(bad):
+            return found
+        dims = [d for d in dims if d not in bad]
 
 
 def _match(pairs: tuple[tuple[str, str], ...]) -> pl.Expr:
