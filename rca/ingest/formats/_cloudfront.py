@@ -134,14 +134,14 @@ def _parse_segment(line: pl.Series, fields: tuple[str, ...], required: int) -> p
         (pl.col("timestamp_ms").cast(pl.Int64, strict=False) * 1000).cast(pl.Datetime("us")),
         (pl.col("timestamp").cast(pl.Float64, strict=False) * 1_000_000)
         .round(0)
-        .cast(pl.Int64)
+        .cast(pl.Int64, strict=False)  # an absurd epoch (1e30) is null, not a crash
         .cast(pl.Datetime("us")),
         pl.concat_str(pl.col("date"), pl.lit(" "), pl.col("time")).str.to_datetime(
             "%Y-%m-%d %H:%M:%S", strict=False, time_unit="us"
         ),
     ).dt.replace_time_zone("UTC")
     start = end - pl.duration(
-        microseconds=(duration.fill_null(0.0) * 1_000_000).round(0).cast(pl.Int64)
+        microseconds=(duration.fill_null(0.0) * 1_000_000).round(0).cast(pl.Int64, strict=False)
     )
     hop = strip_port(first_hop(pl.col("xff")))
     errors = [
