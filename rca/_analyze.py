@@ -32,6 +32,7 @@ from rca._result import (
     Diagnostics,
     Provenance,
     Result,
+    iso,
 )
 from rca._schema import FILE_QUALITY, METRICS, REQUESTS, UTC_TS, conform
 from rca._version import __version__
@@ -39,6 +40,11 @@ from rca.candidates._base import Candidate, Context
 from rca.candidates._metrics import metric_candidates, series_label, wide_to_long
 
 PathLike = str | Path
+
+#: Most buckets one analysis holds: each candidate keeps a float64 array per bucket.
+MAX_BUCKETS = 100_000
+#: Most metric series x buckets (float64 grids): 20M cells are 160 MB per copy.
+MAX_METRIC_CELLS = 20_000_000
 
 #: Symptoms that are failure kinds of the requests (besides any metric series name).
 _KIND_SYMPTOMS = {
@@ -143,6 +149,7 @@ def analyze(
     start = _floor(start, bucket_s)
     end_excl = end + timedelta(microseconds=1)
     n = max(1, int(np.ceil((end_excl - start).total_seconds() / bucket_s)))
+    _check_size(n, bucket_s, start, end, metric_frame)
 
     # -- requests -> buckets ----------------------------------------------------------
     if requests is not None:
@@ -350,6 +357,34 @@ def _timeline(grid: pl.DataFrame | None, ts_s: np.ndarray, symptom: np.ndarray) 
             pl.Series("symptom", symptom, dtype=pl.Float64)
         )
     return conform(frame, TIMELINE)
+
+
+def _check_size(
+    n: int, bucket_s: int, start: datetime, end: datetime, metrics: pl.DataFrame | None
+) -> None:
+    """Fail early, with the way out, before allocating per-bucket arrays that cannot fit.
+
+    A single line with a wrong clock (1970, 2999) stretches the window; with ``--bucket 1s``
+    that once meant a 12 GB allocation and an abort instead of an error message.
+    """
+    narrow = (
+        "narrow the window with --since/--until (since=/until= in Python), or choose a "
+        "wider --bucket; a few timestamps far from the rest (a wrong clock, a torn line) "
+        "are enough to stretch it"
+    )
+    if n > MAX_BUCKETS:
+        raise ParameterError(
+            f"the window {iso(start)} .. {iso(end)} is {n:,} buckets of {bucket_s} s, more "
+            f"than the limit of {MAX_BUCKETS:,}: {narrow}"
+        )
+    if metrics is not None and metrics.height:
+        series = metrics.select(pl.struct("metric", "labels").n_unique()).item()
+        if series * n > MAX_METRIC_CELLS:
+            raise ParameterError(
+                f"{series:,} metric series over {n:,} buckets is more than rca holds in "
+                f"memory (limit {MAX_METRIC_CELLS:,} series x buckets): give fewer series "
+                f"(a narrower export or query), or {narrow}"
+            )
 
 
 def _metric_gaps(cands: list[Candidate]) -> int:
