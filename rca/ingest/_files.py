@@ -61,7 +61,7 @@ def expand(paths: PathsLike) -> list[Path]:
         elif path.is_file():
             found.append(path)
         elif glob.has_magic(text):
-            matches = sorted(Path(m) for m in glob.glob(text, recursive=True))
+            matches = sorted(_glob(text))
             files = [m for m in matches if m.is_file()]
             for m in matches:
                 if m.is_dir():
@@ -75,9 +75,42 @@ def expand(paths: PathsLike) -> list[Path]:
             raise IngestError("no such file or folder", path=path)
     if not found:
         raise IngestError("no input paths given")
-    # A file named twice (a folder and a glob over it) is read once.
-    unique = dict.fromkeys(found)
-    return list(unique)
+    # A file named twice (a folder and a glob over it, or a symlink to a folder next to
+    # the folder itself) is read once: the same file under two paths counted its requests
+    # twice.
+    unique: dict[tuple[int, int] | Path, Path] = {}
+    for f in found:
+        try:
+            st = f.stat()
+            key: tuple[int, int] | Path = (st.st_dev, st.st_ino)
+        except OSError:
+            key = f
+        unique.setdefault(key, f)
+    return list(unique.values())
+
+
+def _glob(pattern: str) -> list[Path]:
+    """Matches of a glob, where ``**`` does not descend into symlinked folders.
+
+    ``glob.glob(recursive=True)`` follows them: two symlinks to their own parent folder
+    made it enumerate 2**40 paths (a hang), one made it read every file 40 times.
+    """
+    parts = Path(pattern).parts
+    fixed = next((i for i, part in enumerate(parts) if glob.has_magic(part)), len(parts))
+    base = Path(*parts[:fixed]) if fixed else Path()
+    rest = "/".join(parts[fixed:])
+    if not rest:
+        return [base] if base.exists() else []
+    # Like glob.glob, a wildcard does not match hidden names unless the pattern asks.
+    hidden_ok = any(part.startswith(".") for part in parts[fixed:])
+    try:
+        return [
+            m
+            for m in base.glob(rest)
+            if hidden_ok or not any(c.startswith(".") for c in m.relative_to(base).parts)
+        ]
+    except (OSError, ValueError):
+        return []
 
 
 def _walk(folder: Path) -> list[Path]:
