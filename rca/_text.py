@@ -23,7 +23,10 @@ def terminal_safe(text: str) -> str:
     return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()<>#+\-.!|~])")
+# Text is always inline (newlines are folded), so line-start syntax (#, -, +, 1.) cannot
+# trigger; what remains dangerous is link/image brackets, HTML tags and entities, code
+# spans, emphasis and table pipes. Escaping only these keeps figures like 0.93 readable.
+_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|~&])")
 
 
 def markdown_safe(text: str) -> str:
@@ -31,7 +34,7 @@ def markdown_safe(text: str) -> str:
 
     Examples
     --------
-    >>> markdown_safe("[x](http://e) <b>")
-    '\\\\[x\\\\]\\\\(http://e\\\\) \\\\<b\\\\>'
+    >>> markdown_safe("![x](http://e) <b> 0.93")
+    '!\\\\[x\\\\](http://e) \\\\<b\\\\> 0.93'
     """
     return _MD_SPECIAL.sub(r"\\\1", terminal_safe(text).replace("\n", " "))
