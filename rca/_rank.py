@@ -155,6 +155,25 @@ def rank(cands: list[Candidate], ctx: Context) -> list[Scored]:
                         f"(rank correlation with failures {raw:.2f} alone, "
                         f"{partial:.2f} given it)"
                     )
+        lead_c = cands[leader] if leader is not None else None
+        if (
+            why_explained is None
+            and c.kind == "client"
+            and lead_c is not None
+            and lead_c.kind == "segment"
+            and lead_c.facts.get("localization", 0.0) >= 0.5
+            and lead_c.facts.get("explained_share", 0.0) >= 0.8
+            and c.facts.get("rate_in", 0.0) <= 2 * c.facts.get("rate_rest", 0.0)
+        ):
+            # The failures are localised in a segment; a client whose own requests fail
+            # no more than everyone else's is not what that segment selects. Its load
+            # coinciding with the episode is explained away by the segment.
+            explain = min(explain, 0.1)
+            why_explained = (
+                f"the failures are localised in {lead_c.label}; its own requests failed "
+                f"at {_pct(c.facts.get('rate_in', 0.0))} versus "
+                f"{_pct(c.facts.get('rate_rest', 0.0))} for everyone else"
+            )
         feats = _features(c, ev, explain)
         score = combine(feats, c.kind)
         out.append(Scored(c, ev, feats, score, _verdict(c, ev, ctx, why_explained)))
