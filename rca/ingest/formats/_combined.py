@@ -25,9 +25,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from rca.ingest.formats._base import ParseState
+from rca.ingest.formats._clf_fast import parse_fast
 from rca.ingest.formats._log_format import (
     QUOTED,
     UPSTREAM_ADDRS,
@@ -52,6 +54,8 @@ _LOOSE_CORE = (
     r'"(?P<http_referer>.*?)" "(?P<http_user_agent>.*)"'
 )
 _XFF = rf'^(?: "(?P<http_x_forwarded_for>{QUOTED})")?'
+#: Below this many lines a chunk goes straight to the regexes (sniffing, tests, tails).
+_FAST_MIN_LINES = 64
 _TIMING = (
     r" (?P<request_time>[0-9]+(?:\.[0-9]+)?|-)"
     rf" (?P<upstream_addr>{UPSTREAM_ADDRS}) (?P<upstream_response_time>{UPSTREAM_NUMS})"
@@ -68,14 +72,37 @@ class _Layout:
     description: str
     tail: str
     loose: str
+    timing: bool  # the tail is `` $request_time $upstream_addr $upstream_response_time``
 
     def sniff(self, lines: list[str]) -> float:
         """Share of the non-blank sample lines read as requests; never raises."""
         return sniff_share(self, lines)
 
     def parse(self, lines: pl.Series, state: ParseState) -> pl.DataFrame:
-        """Parse one chunk of lines into the canonical request fields plus ``_kind``."""
+        """Parse one chunk of lines into the canonical request fields plus ``_kind``.
+
+        Plain-shaped lines take the byte-level fast path (``_clf_fast``); the rest, and
+        small chunks, where the fast path's fixed cost does not pay, take the regexes.
+        """
         line = lines.cast(pl.String).fill_null("").rename("line")
+        n = line.len()
+        fast = parse_fast(line, timing=self.timing) if n >= _FAST_MIN_LINES else None
+        if fast is None or len(fast.rows) == 0:
+            return self._parse_regex(line)
+        done = fast.fields
+        if len(fast.rows) == n:
+            return done
+        rest = np.ones(n, dtype=bool)
+        rest[fast.rows] = False
+        slow_rows = np.flatnonzero(rest)
+        slow = self._parse_regex(line.gather(slow_rows))
+        # Back to line order: position of each line's row in [fast rows..., slow rows...].
+        order = np.empty(n, dtype=np.int64)
+        order[fast.rows] = np.arange(len(fast.rows))
+        order[slow_rows] = len(fast.rows) + np.arange(len(slow_rows))
+        return pl.concat([done, slow], how="vertical").gather(order)
+
+    def _parse_regex(self, line: pl.Series) -> pl.DataFrame:
         core = line.str.extract_groups(_CORE).struct.unnest()
         tail = core.get_column("tail")
         # A tail must start with a space: `"ua "x" y"` (an unescaped quote) is not a match.
@@ -109,6 +136,7 @@ nginx_timing = _Layout(
     description="nginx combined + $request_time $upstream_addr $upstream_response_time",
     tail="(?P<_tail_ok>" + _XFF + _TIMING + ")",
     loose=_LOOSE_CORE + r"(?P<tail>.*)",
+    timing=True,
 )
 
 #: nginx / Apache combined, optionally followed by ``"$http_x_forwarded_for"`` and more fields.
@@ -117,6 +145,7 @@ combined = _Layout(
     description="nginx / Apache combined log format",
     tail="(?P<_tail_ok>" + _XFF + r"(?: .*)?$)",
     loose=_LOOSE_CORE + r"(?P<tail>$)",
+    timing=False,
 )
 
 FORMATS = [nginx_timing, combined]

@@ -27,6 +27,7 @@ valid UTF-8.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -95,6 +96,8 @@ def unescape(expr: pl.Expr) -> pl.Expr:
     )
 
 
+# Cached: the same few user agents come back in every chunk of a file.
+@functools.lru_cache(maxsize=1 << 14)
 def _unescape_text(text: str) -> str:
     r"""Python twin of :func:`unescape` that also decodes nginx's ``\xHH`` byte escapes (each
     byte outside printable ASCII), as UTF-8 with U+FFFD for invalid sequences. One
@@ -138,6 +141,17 @@ def unescape_series(series: pl.Series) -> pl.Series:
     if not series.str.contains("\\", literal=True).any():
         return series
     return series.str.replace_many(['\\"', "\\\\"], ['"', "\\"], leftmost=True)
+
+
+def unescape_unique(series: pl.Series) -> pl.Series:
+    """:func:`unescape_series` computed once per distinct value: user agents and referers
+    repeat a lot, and their escapes (``\\x5C`` in every Docker agent) are costly to undo."""
+    if not series.str.contains("\\", literal=True).any():
+        return series
+    distinct = series.unique()
+    if distinct.len() * 4 > series.len():
+        return unescape_series(series)
+    return series.replace_strict(distinct, unescape_series(distinct))
 
 
 def map_unique(series: pl.Series, where: str, fn: Callable[[str], str]) -> pl.Series:

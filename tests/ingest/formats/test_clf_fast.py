@@ -1,0 +1,104 @@
+"""The byte-level fast path of the combined parsers gives exactly what the regexes give."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+
+from rca.ingest.formats._base import KIND, REQUEST, ParseState
+from rca.ingest.formats._clf_fast import parse_fast
+from rca.ingest.formats._combined import _FAST_MIN_LINES, combined, nginx_timing
+
+PLAIN = (
+    '203.0.113.7 - - [12/Mar/2021:08:14:00 +0000] "GET /v2/library/alpine/blobs/sha256:ab?x=1 '
+    'HTTP/1.1" 307 247 "-" "docker/20.10.7 kernel/4.14.238-182.422.amzn2.x86_64 os/linux '
+    'UpstreamClient(Docker-Client/20.10.7 \\x5C(linux\\x5C))" 0.022 10.1.122.245:5000 0.014'
+)
+
+TRICKY = [
+    "",
+    "   ",
+    "garbage",
+    PLAIN[:80],
+    PLAIN.replace("+0000", "-0130").replace("12/Mar", "29/Feb").replace("2021", "2024"),
+    PLAIN.replace("12/Mar", "31/Feb"),
+    PLAIN.replace("12/Mar", "12/mar"),
+    PLAIN.replace("08:14:00", "23:59:60"),
+    PLAIN.replace("GET", "get"),
+    PLAIN.replace("GET /v2", "GET http://host/v2"),
+    PLAIN.replace("HTTP/1.1", "HTTP/2"),
+    PLAIN.replace('HTTP/1.1"', 'HTTP/1.1 "'),
+    PLAIN.replace("?x=1", "#frag"),
+    PLAIN.replace(" 247 ", " - "),
+    PLAIN.replace(" 247 ", " 0247 "),
+    PLAIN.replace(" 247 ", " 99999999999999999999 "),
+    PLAIN.replace(" 307 ", " 30 "),
+    PLAIN.replace(' "-" "docker', ' "http://ref/" "docker'),
+    PLAIN.replace('"docker/20.10.7', '"dock\\"er/20.10.7'),
+    PLAIN.replace('"docker/20.10.7', '"-'),
+    PLAIN.replace('"docker/20.10.7 kernel', '"\\xC3\\xA9 kernel'),
+    PLAIN.replace("0.022", "-"),
+    PLAIN.replace("0.022", "1."),
+    PLAIN.replace("0.022", ".5"),
+    PLAIN.replace("0.022", "1e3"),
+    PLAIN.replace("10.1.122.245:5000", "-"),
+    PLAIN.replace("10.1.122.245:5000", "a:1, b:2").replace("0.014", "0.1, 0.2"),
+    PLAIN.replace("10.1.122.245:5000", "a,b"),
+    PLAIN + " extra",
+    PLAIN.replace("os/linux", "os/línux"),
+    PLAIN.replace(" 0.022", ' "-" 0.022'),
+    PLAIN.replace(" 0.022", ' "198.51.100.1, 10.0.0.1" 0.022'),
+    PLAIN.replace("203.0.113.7 - -", "- - -"),
+    PLAIN.replace("203.0.113.7 - -", "203.0.113.7 - frank smith"),
+    PLAIN.replace("203.0.113.7 - -", "203.0.113.7  -"),
+    PLAIN.replace(" 0.022 10.1.122.245:5000 0.014", ""),
+    PLAIN.replace(" 0.022 10.1.122.245:5000 0.014", ' "-"'),
+    PLAIN.replace("\t", "").replace(" 307", "\t307"),
+]
+
+
+def both(fmt, lines: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:  # type: ignore[no-untyped-def]
+    series = pl.Series("line", lines, pl.String)
+    return fmt.parse(series, ParseState("t")), fmt._parse_regex(series)
+
+
+@pytest.mark.parametrize("fmt", [nginx_timing, combined], ids=lambda f: f.name)
+def test_tricky_lines_match_the_regex_parser(fmt) -> None:  # type: ignore[no-untyped-def]
+    lines = (TRICKY * (_FAST_MIN_LINES // len(TRICKY) + 1))[: _FAST_MIN_LINES * 2]
+    fast, regex = both(fmt, lines)
+    assert_frame_equal(fast, regex)
+
+
+def test_plain_lines_take_the_fast_path() -> None:
+    lines = pl.Series("line", [PLAIN] * 100 + ["garbage"])
+    result = parse_fast(lines, timing=True)
+    assert result is not None
+    assert result.rows.tolist() == list(range(100))
+    assert (result.fields.get_column(KIND) == REQUEST).all()
+    ua = result.fields.get_column("user_agent")[0]
+    assert ua.endswith("(Docker-Client/20.10.7 \\(linux\\))")
+
+
+_field = st.text(alphabet=st.sampled_from(list(' "\\-/?#:,.abcAZ09\tx[]é')), max_size=12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, len(PLAIN) - 1), _field, st.integers(0, 3)),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_mutated_lines_match_the_regex_parser(edits: list[tuple[int, str, int]]) -> None:
+    # Each line is PLAIN with a few characters replaced: near-misses of the plain shape.
+    lines = []
+    for i in range(_FAST_MIN_LINES):
+        pos, text, cut = edits[i % len(edits)]
+        lines.append(PLAIN[:pos] + text + PLAIN[pos + cut :] if i % 2 else PLAIN)
+    for fmt in (nginx_timing, combined):
+        fast, regex = both(fmt, lines)
+        assert_frame_equal(fast, regex)
