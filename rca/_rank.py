@@ -273,9 +273,14 @@ def sentences(s: Scored, ctx: Context) -> list[str]:
             f"{_pct(f['rate_rest'])} when calm"
         )
     word = "above" if ev.direction > 0 else "below"
+    what = {
+        "segment": "excess failures per bucket ",
+        "client": "requests per bucket ",
+        "log_pattern": "occurrences per bucket ",
+    }.get(c.kind, "")
     if ev.threshold is not None:
         out.append(
-            f"{word} {_num(ev.threshold)} in {ev.n_covered} of {n_ep} episodes; "
+            f"{what}{word} {_num(ev.threshold)} in {ev.n_covered} of {n_ep} episodes; "
             f"{_pct(ev.calm_above_share)} of calm buckets reached that level"
         )
     out.append(
