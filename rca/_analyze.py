@@ -198,7 +198,7 @@ def analyze(
             known = sorted({c.metric or "" for c in metric_cands})[:10]
             raise ParameterError(
                 f"symptom {symptom!r}: no such metric series; use failure_rate, 5xx, 429, "
-                f"aborted, hung or one of: {', '.join(known) or '(no metrics given)'}"
+                f"aborted, hung or one of: {', '.join(known) or _no_series(metric_frame)}"
             )
         sym = match[0]
         metric_cands = [c for c in metric_cands if c.key != sym.key]
@@ -276,7 +276,10 @@ def analyze(
         log_gaps=int((grid["requests"] == 0).sum()) if grid is not None else 0,
         metric_gaps=_metric_gaps(metric_cands),
         clock_skew_s=None,
-        notes=(f"analysis took {_time.perf_counter() - started:.1f} s",),
+        notes=(
+            f"analysis took {_time.perf_counter() - started:.1f} s",
+            *_unused_series_notes(metric_frame, metric_cands, symptom),
+        ),
     )
     return Result(
         episodes=episodes,
@@ -385,6 +388,49 @@ def _check_size(
                 f"memory (limit {MAX_METRIC_CELLS:,} series x buckets): give fewer series "
                 f"(a narrower export or query), or {narrow}"
             )
+
+
+def _no_series(metrics: pl.DataFrame | None) -> str:
+    if metrics is None:
+        return "(no metrics given)"
+    return "(no usable metric series: each is all NaN, constant or too sparse in the window)"
+
+
+def _unused_series_notes(
+    metrics: pl.DataFrame | None, used: list[Candidate], symptom: str
+) -> tuple[str, ...]:
+    """Name the metric series that were read but carry no evidence, so the damage shows in
+    data quality instead of the series silently vanishing."""
+    if metrics is None or not metrics.height:
+        return ()
+    finite = pl.col("value").filter(pl.col("value").is_finite())
+    per = (
+        metrics.group_by("metric", "labels")
+        .agg(finite.len().alias("finite"), finite.n_unique().alias("distinct"))
+        .with_columns(pl.struct("metric", "labels").alias("_key"))
+    )
+    keep = [{"metric": c.metric, "labels": c.labels} for c in used]
+    unused = per.filter(
+        ~pl.col("_key").is_in(pl.Series(keep, dtype=per.schema["_key"]).implode())
+        & (pl.col("metric") != symptom)
+    ).sort("metric", "labels")
+    if not unused.height:
+        return ()
+    why = []
+    for r in unused.head(5).iter_rows(named=True):
+        reason = (
+            "all NaN or missing"
+            if r["finite"] == 0
+            else "constant"
+            if r["distinct"] == 1
+            else "too few points in the window"
+        )
+        why.append(f"{series_label(r['metric'], r['labels'] or '')} ({reason})")
+    more = f" and {unused.height - 5:,} more" if unused.height > 5 else ""
+    return (
+        f"{unused.height:,} of {per.height:,} metric series carry no evidence and were left "
+        f"out: {', '.join(why)}{more}",
+    )
 
 
 def _metric_gaps(cands: list[Candidate]) -> int:
