@@ -27,6 +27,8 @@ def terminal_safe(text: str) -> str:
 # trigger; what remains dangerous is link/image brackets, HTML tags and entities, code
 # spans, emphasis and table pipes. Escaping only these keeps figures like 0.93 readable.
 _MD_SPECIAL = re.compile(r"([\\`*_{}\[\]<>|~&])")
+# GitHub-flavoured Markdown links bare URLs (scheme://), www. names and e-mail addresses.
+_AUTOLINK = re.compile(r"(?i)(?:[a-z][a-z0-9+.-]*:(?=//)|\bwww\.|@)")
 
 
 def markdown_safe(text: str) -> str:
@@ -35,6 +37,9 @@ def markdown_safe(text: str) -> str:
     Examples
     --------
     >>> markdown_safe("![x](http://e) <b> 0.93")
-    '!\\\\[x\\\\](http://e) \\\\<b\\\\> 0.93'
+    '!\\\\[x\\\\](http\\\\://e) \\\\<b\\\\> 0.93'
     """
-    return _MD_SPECIAL.sub(r"\\\1", terminal_safe(text).replace("\n", " "))
+    escaped = _MD_SPECIAL.sub(r"\\\1", terminal_safe(text).replace("\n", " "))
+    # GitHub-flavoured Markdown turns bare URLs and www. names into links with no brackets
+    # at all; an escaped ":" or "." is not seen by its autolinker.
+    return _AUTOLINK.sub(lambda m: m.group()[:-1] + "\\" + m.group()[-1], escaped)
