@@ -26,6 +26,7 @@ reported with format ``empty`` and never fail a run.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import os
@@ -35,7 +36,7 @@ import threading
 import warnings
 import zlib
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,10 +45,11 @@ import polars as pl
 
 from rca._errors import DataQualityWarning, IngestError, SchemaError
 from rca._progress import SILENT, Progress
-from rca._schema import FILE_QUALITY, REQUESTS, UTC_TS, empty, validate
+from rca._schema import FILE_QUALITY, REQUESTS, empty, validate
 from rca.ingest._derive import derive
 from rca.ingest._detect import inspect, unrecognised_error
 from rca.ingest._files import (
+    LineChunk,
     PathsLike,
     expand,
     is_gzip,
@@ -336,14 +338,18 @@ def _stream(
     total = sum(_size(i.path) for i in inputs)
     progress.start("Reading logs", total=float(total))
     stop = threading.Event()
-    workers = max(1, min(len(inputs), os.cpu_count() or 1))
+    cpus = os.cpu_count() or 1
+    workers = max(1, min(len(inputs), cpus))
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rca-ingest")
+    # Chunks of one file are parsed on this pool when the format allows it, so that a single
+    # big file keeps every core busy (Polars and numpy release the GIL).
+    chunks = ThreadPoolExecutor(max_workers=cpus, thread_name_prefix="rca-chunk")
     jobs = [_Job(i, queue.Queue(maxsize=QUEUE_CHUNKS)) for i in inputs]
     try:
         # The pool starts jobs in submission order, so the file being consumed is always
         # running; later files wait on their full queues, never the other way round.
         for job in jobs:
-            pool.submit(_run_job, job, fmt, progress, stop)
+            pool.submit(_run_job, job, fmt, progress, stop, chunks)
         for job in jobs:
             while True:
                 kind, value = job.queue.get()
@@ -357,10 +363,17 @@ def _stream(
     finally:
         stop.set()
         pool.shutdown(wait=True, cancel_futures=True)
+        chunks.shutdown(wait=True, cancel_futures=True)
     progress.done()
 
 
-def _run_job(job: _Job, fmt: LogFormat | None, progress: Progress, stop: threading.Event) -> None:
+def _run_job(
+    job: _Job,
+    fmt: LogFormat | None,
+    progress: Progress,
+    stop: threading.Event,
+    chunks: ThreadPoolExecutor,
+) -> None:
     def put(item: tuple[str, Any]) -> None:
         while True:
             if stop.is_set():
@@ -372,7 +385,7 @@ def _run_job(job: _Job, fmt: LogFormat | None, progress: Progress, stop: threadi
                 continue
 
     try:
-        done = _produce(job.input, fmt, progress, lambda frame: put(("frame", frame)))
+        done = _produce(job.input, fmt, progress, lambda frame: put(("frame", frame)), chunks)
         put(("done", done))
     except _Cancelled:
         pass
@@ -386,6 +399,7 @@ def _produce(
     fmt: LogFormat | None,
     progress: Progress,
     emit: Callable[[pl.DataFrame], None],
+    chunks: ThreadPoolExecutor | None = None,
 ) -> _FileDone:
     path = item.path
     if is_parquet(path):
@@ -408,11 +422,78 @@ def _produce(
                 ]
             )
         fmt = found.format
-    return _parse_file(path, fmt, progress, emit)
+    return _parse_file(path, fmt, progress, emit, chunks)
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    """One chunk, parsed: its counts, its first malformed lines and its request rows."""
+
+    lines: int
+    records: int
+    malformed: int
+    other: int
+    invalid_utf8: int
+    nbytes: int
+    samples: list[str]
+    requests: pl.DataFrame | None
+    first_ts: Any  # ts of the first request row (None if null or no rows)
+    last_ts: Any  # last non-null ts
+    out_of_order: int  # rows whose ts is before the previous row's, inside the chunk
+
+
+def _parse_chunk(chunk: LineChunk, fmt: LogFormat, state: ParseState, source: str) -> _Parsed:
+    lines = chunk.lines
+    parsed = fmt.parse(lines, state)
+    if parsed.height != lines.len() or KIND not in parsed.columns:
+        raise RuntimeError(
+            f"log format {fmt.name!r} returned {parsed.height} rows for {lines.len()} lines "
+            f"(or no {KIND} column) in {source}; this is a bug in the parser"
+        )
+    kind = parsed.get_column(KIND)
+    is_request = kind == REQUEST
+    is_malformed = kind == MALFORMED
+    n_records = int(is_request.sum())
+    n_malformed = int(is_malformed.sum())
+    n_other = int((kind == OTHER).sum())
+    samples: list[str] = []
+    if n_malformed:
+        samples = lines.filter(is_malformed).head(MAX_SAMPLES).to_list()
+    requests = None
+    first_ts = last_ts = None
+    out_of_order = 0
+    if n_records:
+        requests = _finish_requests(
+            parsed if n_records == parsed.height else parsed.filter(is_request), source
+        )
+        ts = requests.get_column("ts")
+        out_of_order = int((ts < ts.shift(1)).sum())
+        first_ts = ts[0]
+        non_null = ts.drop_nulls()
+        if non_null.len():
+            last_ts = non_null[-1]
+    return _Parsed(
+        lines=lines.len(),
+        records=n_records,
+        # A _kind outside the three values would break reconciliation: count it as malformed.
+        malformed=lines.len() - n_records - n_other,
+        other=n_other,
+        invalid_utf8=chunk.invalid_utf8,
+        nbytes=chunk.nbytes,
+        samples=samples,
+        requests=requests,
+        first_ts=first_ts,
+        last_ts=last_ts,
+        out_of_order=out_of_order,
+    )
 
 
 def _parse_file(
-    path: Path, fmt: LogFormat, progress: Progress, emit: Callable[[pl.DataFrame], None]
+    path: Path,
+    fmt: LogFormat,
+    progress: Progress,
+    emit: Callable[[pl.DataFrame], None],
+    chunks: ThreadPoolExecutor | None = None,
 ) -> _FileDone:
     source = str(path)
     state = ParseState(path=source)
@@ -429,42 +510,40 @@ def _parse_file(
     }
     samples: list[str] = []
     last_ts: Any = None
-    for chunk in iter_line_chunks(path, CHUNK_BYTES):
-        lines = chunk.lines
-        parsed = fmt.parse(lines, state)
-        if parsed.height != lines.len() or KIND not in parsed.columns:
-            raise RuntimeError(
-                f"log format {fmt.name!r} returned {parsed.height} rows for {lines.len()} lines "
-                f"(or no {KIND} column) in {source}; this is a bug in the parser"
-            )
-        kind = parsed.get_column(KIND)
-        is_request = kind == REQUEST
-        is_malformed = kind == MALFORMED
-        n_records = int(is_request.sum())
-        n_malformed = int(is_malformed.sum())
-        n_other = int((kind == OTHER).sum())
-        counts["lines"] += lines.len()
-        counts["records"] += n_records
-        counts["malformed"] += n_malformed
-        # A _kind outside the three values would break reconciliation: count it as malformed.
-        counts["malformed"] += lines.len() - n_records - n_malformed - n_other
-        counts["other"] += n_other
-        counts["invalid_utf8"] += chunk.invalid_utf8
-        if n_malformed and len(samples) < MAX_SAMPLES:
-            samples.extend(lines.filter(is_malformed).head(MAX_SAMPLES - len(samples)).to_list())
-        if n_records:
-            requests = parsed.filter(is_request)
-            ts = requests.get_column("ts").cast(UTC_TS)
-            previous = ts.shift(1, fill_value=last_ts) if last_ts is not None else ts.shift(1)
-            counts["out_of_order"] += int((ts < previous).sum())
-            non_null = ts.drop_nulls()
-            if non_null.len():
-                last_ts = non_null[-1]
-            emit(_finish_requests(requests, source))
-        step = min(chunk.nbytes * scale, size - reported)
+
+    def consume(done: _Parsed) -> None:
+        nonlocal reported, last_ts
+        for key in ("lines", "records", "malformed", "other", "invalid_utf8", "out_of_order"):
+            counts[key] += getattr(done, key)
+        samples.extend(done.samples[: MAX_SAMPLES - len(samples)])
+        if done.requests is not None:
+            if done.first_ts is not None and last_ts is not None and done.first_ts < last_ts:
+                counts["out_of_order"] += 1
+            if done.last_ts is not None:
+                last_ts = done.last_ts
+            emit(done.requests)
+        step = min(done.nbytes * scale, size - reported)
         if step > 0:
             progress.advance(step)
             reported += step
+
+    if chunks is not None and getattr(fmt, "independent_chunks", False):
+        # Chunks parse in parallel and are consumed in order; a few run ahead at most.
+        ahead = (os.cpu_count() or 1) + 1
+        pending: collections.deque[Future[_Parsed]] = collections.deque()
+        try:
+            for chunk in iter_line_chunks(path, CHUNK_BYTES):
+                pending.append(chunks.submit(_parse_chunk, chunk, fmt, state, source))
+                if len(pending) > ahead:
+                    consume(pending.popleft().result())
+            while pending:
+                consume(pending.popleft().result())
+        finally:
+            for future in pending:
+                future.cancel()
+    else:
+        for chunk in iter_line_chunks(path, CHUNK_BYTES):
+            consume(_parse_chunk(chunk, fmt, state, source))
     if size - reported > 0:
         progress.advance(size - reported)
     return _FileDone([_quality_row(path, fmt.name, **counts, samples=samples)])

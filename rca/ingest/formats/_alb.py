@@ -83,6 +83,8 @@ def _unquote(expr: pl.Expr) -> pl.Expr:
 class _ALB:
     name: str = "alb"
     description: str = "AWS Application Load Balancer (and Classic ELB) access log"
+    #: No state is carried from chunk to chunk, so chunks of one file may parse in parallel.
+    independent_chunks = True
 
     def sniff(self, lines: list[str]) -> float:
         """Share of the non-blank sample lines read as requests; never raises."""

@@ -74,6 +74,9 @@ class _Layout:
     loose: str
     timing: bool  # the tail is `` $request_time $upstream_addr $upstream_response_time``
 
+    #: No state is carried from chunk to chunk, so chunks of one file may parse in parallel.
+    independent_chunks = True
+
     def sniff(self, lines: list[str]) -> float:
         """Share of the non-blank sample lines read as requests; never raises."""
         return sniff_share(self, lines)

@@ -367,6 +367,9 @@ class CompiledLogFormat:
     name: str = "log_format"
     description: str = field(default="user-supplied nginx log_format")
 
+    #: No state is carried from chunk to chunk, so chunks of one file may parse in parallel.
+    independent_chunks = True
+
     def parse(self, lines: pl.Series, state: ParseState) -> pl.DataFrame:
         """Parse one chunk of lines into the canonical request fields plus ``_kind``."""
         frame = pl.DataFrame({"line": lines.cast(pl.String).fill_null("")})
