@@ -31,6 +31,7 @@ class Run:
     seconds: float
     peak_rss_mb: float
     returncode: int
+    cpu_seconds: float = 0.0  # user + system time of the child: robust on a shared machine
 
 
 def measure(
@@ -42,16 +43,19 @@ def measure(
 ) -> Run:
     """Run ``argv`` to completion; return its wall time and peak resident memory."""
     with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
-        timed = ["/usr/bin/time", "-f", "%M", "-o", report.name, *argv]
+        timed = ["/usr/bin/time", "-f", "rca-time %M %U %S", "-o", report.name, *argv]
         start = time.perf_counter()
         proc = subprocess.run(timed, stdout=stdout, stderr=subprocess.PIPE, env=env, check=False)
         seconds = time.perf_counter() - start
-        lines = [ln for ln in report.read().splitlines() if ln.strip().isdigit()]
-    peak_kb = int(lines[-1]) if lines else 0
+        # /usr/bin/time may add a "Command exited with non-zero status" line first.
+        lines = [ln.split() for ln in report.read().splitlines() if ln.startswith("rca-time ")]
+    peak_kb, user, system = (
+        (int(lines[-1][1]), float(lines[-1][2]), float(lines[-1][3])) if lines else (0, 0.0, 0.0)
+    )
     if proc.returncode != 0:
         err = proc.stderr.decode(errors="replace").strip()[-400:]
         print(f"  ! {label} exited {proc.returncode}: {err}", file=sys.stderr)
-    return Run(label, seconds, peak_kb / 1024, proc.returncode)
+    return Run(label, seconds, peak_kb / 1024, proc.returncode, user + system)
 
 
 def python_snippet(code: str) -> list[str]:

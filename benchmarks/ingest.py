@@ -54,17 +54,19 @@ from rca._failure import hung_thresholds, with_failures
 requests = parse_logs(sys.argv[1]).requests.lazy()
 flagged = with_failures(requests, hung=hung_thresholds(requests))
 buckets = bucket_requests(flagged, bucket_seconds=60)
-print(parsed.requests.height)
+print(buckets.counts.height)
 """
 
 
-def make_input(fmt: str, lines: int, work: Path) -> tuple[Path, Path]:
+def make_input(
+    fmt: str, lines: int, work: Path, *, hours: float = 24, rate: float = 3.0
+) -> tuple[Path, Path]:
     """A log file of ``fmt`` with ``lines`` lines and a folder of metrics, from ``rca simulate``."""
     from rca.simulate import simulate
 
     base = work / f"base-{fmt}"
     if not base.exists():
-        simulate("lb_cpu_saturation", base, seed=7, log_format=fmt, hours=24, rate=3.0)
+        simulate("lb_cpu_saturation", base, seed=7, log_format=fmt, hours=hours, rate=rate)
     source_lines: list[bytes] = []
     for f in sorted((base / "logs").iterdir()):
         source_lines.extend(f.read_bytes().splitlines(keepends=True))
@@ -89,18 +91,70 @@ def ensure_goaccess() -> str | None:
     return shutil.which("goaccess")
 
 
+HEADER = [
+    "format",
+    "lines",
+    "tool",
+    "seconds",
+    "CPU s",
+    "lines/s",
+    "lines per CPU-s",
+    "MB/s",
+    "peak RSS MB",
+]
+
+
 def fmt_row(fmt: str, n: int, size_mb: float, run: Run) -> list[str]:
     rate = n / run.seconds if run.seconds else 0.0
+    per_cpu = n / run.cpu_seconds if run.cpu_seconds else 0.0
     ok = "" if run.returncode == 0 else f" (exit {run.returncode})"
     return [
         fmt,
         f"{n:,}",
         run.label + ok,
         f"{run.seconds:.2f}",
+        f"{run.cpu_seconds:.2f}",
         f"{rate / 1000:,.0f}k",
+        f"{per_cpu / 1000:,.0f}k",
         f"{size_mb / run.seconds:,.0f}",
         f"{run.peak_rss_mb:,.0f}",
     ]
+
+
+def ratios(fmt: str, n: int, runs: list[Run]) -> list[str]:
+    """The issue's same-run comparisons for one input: wall-time and CPU-time ratios."""
+    by = {r.label: r for r in runs}
+
+    def ratio(a: str, b: str, cpu: bool = False) -> str:
+        if a not in by or b not in by:
+            return "n/a"
+        x, y = by[a], by[b]
+        num, den = (x.cpu_seconds, y.cpu_seconds) if cpu else (x.seconds, y.seconds)
+        return f"{num / den:.2f}x" if den else "n/a"
+
+    parquet = by.get("rca analyze from Parquet")
+    return [
+        fmt,
+        f"{n:,}",
+        ratio("naive Polars", "rca to aggregates")
+        + " / "
+        + ratio("naive Polars", "rca to aggregates", True),
+        ratio("GoAccess", "rca to aggregates")
+        + " / "
+        + ratio("GoAccess", "rca to aggregates", True),
+        ratio("rca analyze", "rca ingest") + " / " + ratio("rca analyze", "rca ingest", True),
+        f"{parquet.seconds:.2f}" if parquet else "n/a",
+    ]
+
+
+RATIO_HEADER = [
+    "format",
+    "lines",
+    "naive Polars / rca to aggregates (wall / CPU)",
+    "GoAccess / rca to aggregates (wall / CPU)",
+    "rca analyze / rca ingest (wall / CPU)",
+    "analyze from Parquet s",
+]
 
 
 def main() -> None:
@@ -119,16 +173,19 @@ def main() -> None:
         "--work", type=Path, default=None, help="folder for generated inputs (kept)"
     )
     args = parser.parse_args()
+    sim = {"hours": 24.0, "rate": 3.0}
     if args.quick:
         args.sizes, args.formats = [2000], ["nginx_timing"]
+        sim = {"hours": 12.0, "rate": 0.2}  # the smallest run the scenario supports
     work = args.work or Path(tempfile.mkdtemp(prefix="rca-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     goaccess = None if args.quick else ensure_goaccess()
 
     rows: list[list[str]] = []
+    bar: list[list[str]] = []
     for fmt in args.formats:
         for n in args.sizes:
-            path, metrics = make_input(fmt, n, work)
+            path, metrics = make_input(fmt, n, work, **sim)
             size_mb = path.stat().st_size / 1e6
             print(f"{fmt} {n:,} lines ({size_mb:,.0f} MB)", flush=True)
             path.read_bytes()  # warm the page cache so every tool reads from memory
@@ -191,10 +248,11 @@ def main() -> None:
             for run in runs:
                 rows.append(fmt_row(fmt, n, size_mb, run))
                 print("  " + " | ".join(rows[-1][2:]), flush=True)
+            bar.append(ratios(fmt, n, runs))
 
     if args.big_gb:
         fmt = "nginx_timing"
-        path, _ = make_input(fmt, 1_000_000, work)
+        path, _ = make_input(fmt, 1_000_000, work, **sim)
         big = work / "big.log"
         if not big.exists():
             block = path.read_bytes()
@@ -217,7 +275,11 @@ def main() -> None:
             rows.append(fmt_row(f"{fmt} (big)", n_big, size_mb, run))
             print("  " + " | ".join(rows[-1][2:]), flush=True)
 
-    body = table(["format", "lines", "tool", "seconds", "lines/s", "MB/s", "peak RSS MB"], rows)
+    body = (
+        table(HEADER, rows)
+        + "\n\nSame-run ratios (the issue's bar):\n\n"
+        + table(RATIO_HEADER, bar)
+    )
     if args.quick:
         print(body)
     else:
