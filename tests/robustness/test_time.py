@@ -155,19 +155,20 @@ def test_duplicated_lines_are_counted_and_leave_rates_unchanged(
     ]
     assert len(overlapping) == 1
     assert abs(overlapping[0]["failure_rate"] - main["failure_rate"]) < 0.01
-    assert data["causes"][0]["label"] == baseline["causes"][0]["label"]
 
 
 @pytest.mark.xfail(
     strict=True,
     reason="doubling every line doubles the counts the detector tests, so a 2-failure blip "
-    "at 07:06 becomes an episode; duplicates are neither detected nor reported",
+    "at 07:06 becomes an episode (and the spurious episode changes the top cause); "
+    "duplicates are neither detected nor reported",
 )
 def test_duplicated_lines_do_not_invent_episodes(
     scenario: Path, baseline: dict[str, Any], tmp_path: Path
 ) -> None:
     data = _doubled(scenario, tmp_path / "doubled")
     assert len(data["episodes"]) == len(baseline["episodes"])
+    assert data["causes"][0]["label"] == baseline["causes"][0]["label"]
 
 
 def _shift_iso(text: str, seconds: int) -> str:
