@@ -64,7 +64,7 @@ from rca.ingest.formats._base import KIND, MALFORMED, OTHER, REQUEST, LogFormat,
 QUALITY_KEY = "rca.quality"
 #: Bytes of lines handed to a parser at once: large enough to amortise per-chunk overhead,
 #: small enough to bound memory (a few chunks per worker are in flight).
-CHUNK_BYTES = 4 * 1024 * 1024
+CHUNK_BYTES = 8 * 1024 * 1024
 #: ``format`` of files skipped because no format recognised them.
 UNRECOGNISED = "unrecognised"
 #: ``format`` of files without a single non-blank line.
