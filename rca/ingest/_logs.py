@@ -76,7 +76,7 @@ MAX_SAMPLES = 5
 #: Parsed chunks a file's worker may hold ready before it waits for the consumer.
 QUEUE_CHUNKS = 2
 #: Rows per batch when reading a Parquet requests file back.
-PARQUET_BATCH_ROWS = 256 * 1024
+PARQUET_BATCH_ROWS = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -578,9 +578,13 @@ def _read_parquet(
         validate(pl.DataFrame(schema=schema), REQUESTS, "requests Parquet")
         handle = pq.ParquetFile(path)
         metadata = handle.metadata.metadata or {}
+        total = handle.metadata.num_rows
+        # Polars' native reader, a slice at a time (the slice is pushed down to the row
+        # groups): several times faster than converting pyarrow batches, memory still bounded.
+        scan = pl.scan_parquet(path).select(list(REQUESTS))
         n_rows = 0
-        for batch in handle.iter_batches(batch_size=PARQUET_BATCH_ROWS, columns=list(REQUESTS)):
-            frame = pl.DataFrame(pl.from_arrow(batch)).select(list(REQUESTS))
+        for offset in range(0, total, PARQUET_BATCH_ROWS):
+            frame = scan.slice(offset, PARQUET_BATCH_ROWS).collect()
             n_rows += frame.height
             if frame.height:
                 emit(frame)
