@@ -63,11 +63,16 @@ def make_input(
     fmt: str, lines: int, work: Path, *, hours: float = 24, rate: float = 3.0
 ) -> tuple[Path, Path]:
     """A log file of ``fmt`` with ``lines`` lines and a folder of metrics, from ``rca simulate``."""
-    from rca.simulate import simulate
+    from rca.simulate import SCENARIOS, simulate
 
+    # The load-balancer scenario cannot be written as registry logs (the LB's own errors
+    # never reach the registry); those formats get the storage-latency incident.
+    scenario = "lb_cpu_saturation"
+    if fmt not in SCENARIOS[scenario].log_formats:
+        scenario = "storage_latency"
     base = work / f"base-{fmt}"
     if not base.exists():
-        simulate("lb_cpu_saturation", base, seed=7, log_format=fmt, hours=hours, rate=rate)
+        simulate(scenario, base, seed=7, log_format=fmt, hours=hours, rate=rate)
     source_lines: list[bytes] = []
     for f in sorted((base / "logs").iterdir()):
         source_lines.extend(f.read_bytes().splitlines(keepends=True))
