@@ -16,6 +16,7 @@ The coverage-guided counterpart is ``test_atheris.py``; the long run is
 
 from __future__ import annotations
 
+import os
 import re
 import warnings
 from pathlib import Path
@@ -54,7 +55,7 @@ _ENDINGS = ("\n", "\r\n", "\r")
 
 # Kept small for CI (the suite's budget is ~2 minutes); benchmarks/fuzz.py runs long.
 FUZZ = settings(
-    max_examples=20,
+    max_examples=int(os.environ.get("RCA_FUZZ_EXAMPLES", "20")),
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
@@ -168,7 +169,7 @@ def test_mutated_metrics_only_raise_rca_errors_and_reconcile(
     check_metrics(_write(tmp_path, f"{name}{METRIC_SEEDS[name].suffix}", data))
 
 
-@settings(FUZZ, max_examples=10)
+@settings(FUZZ, max_examples=max(10, FUZZ.max_examples // 2))
 @given(data=st.binary(max_size=2000))
 @example(data=b"\x00" * 100)
 @example(data=b"\r\r\r\n\n\r")

@@ -1,0 +1,57 @@
+"""Coverage-guided fuzz target (atheris / libFuzzer) for the log and metrics readers.
+
+Run as a script: ``python -m tests.robustness._atheris_target -max_total_time=60
+-artifact_prefix=DIR/ [CORPUS_DIR ...]``. Each input is written to a file and read with
+``parse_logs`` and ``parse_metrics`` (auto-detection, then one explicit format chosen by
+the first byte). Anything but an ``RCAError``, or counts that do not reconcile, is a crash:
+libFuzzer saves the input under the artifact prefix and exits non-zero. Add such a file to
+``tests/robustness/corpus/crashes/`` once fixed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import tempfile
+from pathlib import Path
+
+import atheris
+
+with atheris.instrument_imports(include=["rca"]):
+    from rca._errors import RCAError
+    from rca.ingest import parse_logs, parse_metrics
+    from rca.ingest.formats import all_formats
+    from rca.ingest.metrics import METRIC_FORMATS
+
+LOG_FORMATS = ["auto", *(f.name for f in all_formats())]
+METRICS = ["auto", *METRIC_FORMATS]
+_DIR = Path(tempfile.mkdtemp(prefix="rca-atheris-"))
+_PATH = _DIR / "input"
+
+
+def _reconciled(quality: object) -> None:
+    for row in quality.iter_rows(named=True):  # type: ignore[attr-defined]
+        if row["lines"] != row["records"] + row["malformed"] + row["other"]:
+            raise AssertionError(f"counts do not reconcile: {row}")
+
+
+def test_one_input(data: bytes) -> None:
+    if not data:
+        return
+    pick = data[0]
+    _PATH.write_bytes(data[1:])
+    for fmt in ("auto", LOG_FORMATS[pick % len(LOG_FORMATS)]):
+        with contextlib.suppress(RCAError):
+            _reconciled(parse_logs(_PATH, format=fmt).quality)
+    for fmt in ("auto", METRICS[pick % len(METRICS)]):
+        with contextlib.suppress(RCAError):
+            _reconciled(parse_metrics(_PATH, format=fmt).quality)
+
+
+def main() -> None:
+    atheris.Setup(sys.argv, test_one_input)
+    atheris.Fuzz()
+
+
+if __name__ == "__main__":
+    main()
