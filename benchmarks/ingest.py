@@ -163,6 +163,17 @@ RATIO_HEADER = [
 ]
 
 
+def _body(rows: list[list[str]], bar: list[list[str]], notes: list[str]) -> str:
+    body = (
+        table(HEADER, rows)
+        + "\n\nSame-run ratios (the issue's bar):\n\n"
+        + table(RATIO_HEADER, bar)
+    )
+    if notes:
+        body += "\n\nNot measured:\n\n" + "\n".join(f"- {n}" for n in notes)
+    return body
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -189,9 +200,15 @@ def main() -> None:
 
     rows: list[list[str]] = []
     bar: list[list[str]] = []
+    notes: list[str] = []
     for fmt in args.formats:
         for n in args.sizes:
-            path, metrics = make_input(fmt, n, work, **sim)
+            try:
+                path, metrics = make_input(fmt, n, work, **sim)
+            except Exception as exc:  # a broken simulator must not lose the other formats
+                notes.append(f"{fmt} {n:,}: input not generated ({type(exc).__name__}: {exc})")
+                print("  ! " + notes[-1], file=sys.stderr, flush=True)
+                continue
             size_mb = path.stat().st_size / 1e6
             print(f"{fmt} {n:,} lines ({size_mb:,.0f} MB)", flush=True)
             path.read_bytes()  # warm the page cache so every tool reads from memory
@@ -255,6 +272,8 @@ def main() -> None:
                 rows.append(fmt_row(fmt, n, size_mb, run))
                 print("  " + " | ".join(rows[-1][2:]), flush=True)
             bar.append(ratios(fmt, n, runs))
+            if not args.quick:  # recorded as it goes, so an interrupted run keeps its rows
+                record("ingest", _body(rows, bar, notes))
 
     big_rows: list[list[str]] = []
     if args.big_gb:
@@ -282,11 +301,7 @@ def main() -> None:
             big_rows.append(fmt_row(f"{fmt} (big)", n_big, size_mb, run))
             print("  " + " | ".join(big_rows[-1][2:]), flush=True)
 
-    body = (
-        table(HEADER, rows)
-        + "\n\nSame-run ratios (the issue's bar):\n\n"
-        + table(RATIO_HEADER, bar)
-    )
+    body = _body(rows, bar, notes)
     if args.quick:
         print(body)
         return
