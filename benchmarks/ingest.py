@@ -72,10 +72,16 @@ def make_input(
         scenario = "storage_latency"
     base = work / f"base-{fmt}"
     if not base.exists():
-        simulate(scenario, base, seed=7, log_format=fmt, hours=hours, rate=rate)
+        # Simulated into a scratch folder first, so a failed run leaves nothing half-made.
+        scratch = work / f".base-{fmt}.tmp"
+        shutil.rmtree(scratch, ignore_errors=True)
+        simulate(scenario, scratch, seed=7, log_format=fmt, hours=hours, rate=rate)
+        scratch.rename(base)
     source_lines: list[bytes] = []
     for f in sorted((base / "logs").iterdir()):
         source_lines.extend(f.read_bytes().splitlines(keepends=True))
+    if not source_lines:
+        raise RuntimeError(f"the simulation in {base} wrote no log lines")
     target = work / f"{fmt}-{lines}.log"
     if not target.exists():
         with target.open("wb") as out:
@@ -187,6 +193,11 @@ def main() -> None:
         "--quick", action="store_true", help="tiny smoke run; does not record results"
     )
     parser.add_argument(
+        "--section",
+        default="ingest",
+        help="RESULTS.md section to write (e.g. to add a format without erasing the others)",
+    )
+    parser.add_argument(
         "--work", type=Path, default=None, help="folder for generated inputs (kept)"
     )
     args = parser.parse_args()
@@ -273,7 +284,7 @@ def main() -> None:
                 print("  " + " | ".join(rows[-1][2:]), flush=True)
             bar.append(ratios(fmt, n, runs))
             if not args.quick:  # recorded as it goes, so an interrupted run keeps its rows
-                record("ingest", _body(rows, bar, notes))
+                record(args.section, _body(rows, bar, notes))
 
     big_rows: list[list[str]] = []
     if args.big_gb:
@@ -307,7 +318,7 @@ def main() -> None:
         return
     # Each part keeps its own section, so the memory run does not erase the speed table.
     if rows:
-        record("ingest", body)
+        record(args.section, body)
     if big_rows:
         record(
             "ingest memory",
