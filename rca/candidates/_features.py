@@ -272,10 +272,10 @@ def _dose(x: np.ndarray, in_ep: np.ndarray, calm: np.ndarray) -> float:
     b = x[calm & np.isfinite(x)]
     if a.size == 0 or b.size == 0:
         return 0.0
-    from scipy.stats import rankdata
+    from sklearn.metrics import roc_auc_score
 
-    ranks = rankdata(np.concatenate([a, b]))
-    auc = (ranks[: a.size].sum() - a.size * (a.size + 1) / 2) / (a.size * b.size)
+    labels = np.concatenate([np.ones(a.size), np.zeros(b.size)])
+    auc = roc_auc_score(labels, np.concatenate([a, b]))
     return float(max(0.0, 2.0 * auc - 1.0))
 
 
