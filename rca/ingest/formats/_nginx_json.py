@@ -29,7 +29,7 @@ import polars as pl
 from rca.ingest.formats._base import KIND, MALFORMED, OTHER, REQUEST, ParseState
 from rca.ingest.formats._common import dash_null, finish, first_hop, path_only, strip_port
 from rca.ingest.formats._godur import rfc3339_utc, unix_utc
-from rca.ingest.formats._jsonlines import OK, decode_json_lines
+from rca.ingest.formats._jsonlines import OK, decode_json_lines, sniff_json_requests
 from rca.ingest.formats._log_format import clf_time, epoch_time, last_upstream
 
 #: Canonical role → JSON keys that carry it, most specific first.
@@ -109,17 +109,7 @@ class NginxJSON:
     description = "nginx JSON access log (log_format escape=json with nginx variable names)"
 
     def sniff(self, lines: list[str]) -> float:
-        try:
-            sample = [line for line in lines if line.strip()]
-            # Only a "{" line can be a request: skip the JSON parse for text logs, which
-            # was most of the per-file cost of a folder of many small files.
-            objects = [line for line in sample if line.lstrip().startswith("{")]
-            if not objects:
-                return 0.0
-            frame = self.parse(pl.Series("line", objects, dtype=pl.String), ParseState("sniff"))
-            return int((frame[KIND] == REQUEST).sum()) / len(sample)
-        except Exception:  # sniffing must never raise
-            return 0.0
+        return sniff_json_requests(self, lines)
 
     def parse(self, lines: pl.Series, state: ParseState) -> pl.DataFrame:
         lines = lines.cast(pl.String).fill_null("").rename("line")
