@@ -35,6 +35,7 @@ from rca._result import (
     iso,
 )
 from rca._schema import FILE_QUALITY, METRICS, REQUESTS, UTC_TS, conform
+from rca._skew import SkewEstimate, estimate_skew
 from rca._version import __version__
 from rca.candidates._base import Candidate, Context
 from rca.candidates._metrics import metric_candidates, series_label, wide_to_long
@@ -179,6 +180,20 @@ def analyze(
         metric_cands = metric_candidates(
             metric_frame, start_s=start_s, n=n, bucket_seconds=bucket_s
         )
+    skew = SkewEstimate(None, 0, 0)
+    if metric_cands and grid is not None:
+        skew = estimate_skew(
+            grid["requests"].to_numpy().astype(float),
+            [c.series for c in metric_cands],
+            bucket_seconds=bucket_s,
+        )
+        if skew.beyond_tolerance and metric_frame is not None and skew.seconds is not None:
+            # Put the metrics on the logs' clock before any timing is judged.
+            shift = timedelta(seconds=skew.seconds)
+            metric_frame = metric_frame.with_columns(pl.col("ts") - shift)
+            metric_cands = metric_candidates(
+                metric_frame, start_s=start_s, n=n, bucket_seconds=bucket_s
+            )
     # Merge episodes across gaps of up to ~3 minutes, whatever the bucket width.
     detector = EpisodeDetector(max_gap=max(2, round(180 / bucket_s)))
     if symptom in _KIND_SYMPTOMS:
@@ -275,9 +290,11 @@ def analyze(
         else 0,
         log_gaps=int((grid["requests"] == 0).sum()) if grid is not None else 0,
         metric_gaps=_metric_gaps(metric_cands),
-        clock_skew_s=None,
+        clock_skew_s=skew.seconds,
         notes=(
             f"analysis took {_time.perf_counter() - started:.1f} s",
+            *_skew_notes(skew),
+            *_dispersion_notes(detector),
             *_unused_series_notes(metric_frame, metric_cands, symptom),
         ),
     )
@@ -388,6 +405,28 @@ def _check_size(
                 f"memory (limit {MAX_METRIC_CELLS:,} series x buckets): give fewer series "
                 f"(a narrower export or query), or {narrow}"
             )
+
+
+def _skew_notes(skew: SkewEstimate) -> tuple[str, ...]:
+    if skew.seconds is None or not skew.beyond_tolerance:
+        return ()
+    ahead = "ahead of" if skew.seconds > 0 else "behind"
+    return (
+        f"the metrics' clock runs {abs(skew.seconds):.0f} s {ahead} the logs' "
+        f"({skew.agreeing} of {skew.series} traffic-shaped series agree); the metrics were "
+        "shifted onto the logs' clock before scoring",
+    )
+
+
+def _dispersion_notes(detector: EpisodeDetector) -> tuple[str, ...]:
+    dispersion = getattr(detector, "dispersion_", 1.0)
+    if dispersion < 1.5:
+        return ()
+    return (
+        f"failures come clumped: their counts vary {dispersion:.1f}x as much as independent "
+        "requests would (duplicated log lines, retries or one client failing in bursts); "
+        "the episode tests allow for it",
+    )
 
 
 def _no_series(metrics: pl.DataFrame | None) -> str:

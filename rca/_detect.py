@@ -64,6 +64,9 @@ class EpisodeDetector:
         Baseline failure rate (counts) or median (values).
     scale_
         Robust scale (values only; 0 for counts).
+    dispersion_
+        Overdispersion of the failure counts over the baseline buckets (counts only; 1
+        when they behave like independent trials).
     elevated_
         Boolean array, one per bucket.
     episodes_
@@ -122,48 +125,82 @@ class EpisodeDetector:
     # -- counts ---------------------------------------------------------------------------
 
     def _fit_counts(self, failures: np.ndarray, requests: np.ndarray) -> None:
-        from scipy.stats import binom
-
         n = np.maximum(requests, 0)
         f = np.clip(failures, 0, n)
-        total = n.sum()
-        # Start from a robust estimate: the median of failure rates pooled over windows
-        # of ~30 buckets (pooled so that low-traffic buckets don't make it 0), which
-        # ignores an incident covering up to half the data. Then refine by pooling over
-        # the buckets not judged abnormal.
-        win = max(1, min(30, len(n) // 10))
-        fw = np.convolve(f, np.ones(win), mode="valid")
-        nw = np.convolve(n, np.ones(win), mode="valid")
-        rates = fw[nw > 0] / nw[nw > 0]
-        p0 = float(np.median(rates)) if rates.size else f.sum() / max(total, 1.0)
-        p0 = min(max(p0, 0.5 / max(total, 1.0)), 0.5)
-        keep = (n > 0) & ~self._abnormal(f, n, p0)
-        for _ in range(6):
-            # Pool over the buckets not (yet) judged abnormal; the strongly elevated ones
-            # would otherwise inflate the baseline and hide themselves.
-            p0 = f[keep].sum() / max(n[keep].sum(), 1.0)
-            p0 = min(max(p0, 0.5 / max(total, 1.0)), 0.5)
-            new_keep = (n > 0) & ~self._abnormal(f, n, p0)
-            if np.array_equal(new_keep, keep):
-                break
-            keep = new_keep
-        pv = binom.sf(f - 1, n, p0)
-        elevated = self._elevated(f, n, p0, self.alpha_elevated)
+        p0, keep = self._baseline(f, n, 1.0)
+        # Real failures are clumpier than independent coin flips (retries, duplicated log
+        # lines, one client failing in bursts). The Pearson dispersion over the baseline
+        # buckets measures by how much; dividing the counts by it (a quasi-binomial test)
+        # keeps a blip from turning into an episode merely because every line was logged
+        # twice. Rare events make the statistic heavy-tailed, so it is only trusted over
+        # many buckets and is capped.
+        dispersion = 1.0
+        if keep.sum() >= 30:
+            e = n[keep] * p0
+            chi2 = float(np.sum((f[keep] - e) ** 2 / np.maximum(e * (1 - p0), 1e-12)))
+            dispersion = min(max(chi2 / (keep.sum() - 1), 1.0), _MAX_DISPERSION)
+        if dispersion > 1.0:
+            p0, keep = self._baseline(f, n, dispersion)
+        elevated = self._elevated(f / dispersion, n / dispersion, p0, self.alpha_elevated)
         self.baseline_ = float(p0)
         self.scale_ = 0.0
+        self.dispersion_ = dispersion
         self.elevated_ = elevated
-        self.pvalues_ = pv
+        self.pvalues_ = _tail(f / dispersion, n / dispersion, p0)
+        self.episodes_ = [ep for ep, _, _ in self._episodes(f, n, p0, dispersion, elevated)]
+
+    def _episodes(
+        self, f: np.ndarray, n: np.ndarray, p0: float, dispersion: float, elevated: np.ndarray
+    ) -> list[tuple[Episode, int, int]]:
+        """Runs of elevated buckets, trimmed to their core, that pass the strict test; each
+        with the bounds of its untrimmed run."""
         episodes = []
         for s0, e0 in self._runs(elevated):
             s, e = _best_interval(f[s0:e0], n[s0:e0], p0, self.min_ratio)
             if e <= s:
                 continue
             s, e = s0 + s, s0 + e
-            fs, ns = f[s:e].sum(), n[s:e].sum()
-            p = float(binom.sf(fs - 1, ns, p0))
+            fsum, nsum = f[s:e].sum(), n[s:e].sum()
+            p = float(_tail(np.array([fsum / dispersion]), np.array([nsum / dispersion]), p0)[0])
             if e - s >= self.min_buckets and p < self.alpha_episode:
-                episodes.append(Episode(s, e, float(fs - ns * p0), p))
-        self.episodes_ = episodes
+                episodes.append((Episode(s, e, float(fsum - nsum * p0), p), s0, e0))
+        return episodes
+
+    def _baseline(
+        self, f: np.ndarray, n: np.ndarray, dispersion: float
+    ) -> tuple[float, np.ndarray]:
+        """Robust baseline rate, and the buckets it was pooled over.
+
+        Start from the median of failure rates pooled over windows of ~30 buckets (pooled
+        so that low-traffic buckets don't make it 0), which ignores an incident covering up
+        to half the data. Then pool over the buckets outside the episodes that rate finds
+        (their whole elevated runs, untrimmed), and repeat: an episode left in would
+        inflate the baseline and hide itself. Only runs holding an episode are left out,
+        never single buckets that merely look high: when a
+        bucket expects a small fraction of one failure, every failure looks significant on
+        its own, and leaving those out would drive the baseline to zero.
+        """
+        total = n.sum()
+        floor = 0.5 / max(total, 1.0)
+        win = max(1, min(30, len(n) // 10))
+        fw = np.convolve(f, np.ones(win), mode="valid")
+        nw = np.convolve(n, np.ones(win), mode="valid")
+        rates = fw[nw > 0] / nw[nw > 0]
+        p0 = float(np.median(rates)) if rates.size else f.sum() / max(total, 1.0)
+        p0 = min(max(p0, floor), 0.5)
+        keep = n > 0
+        for _ in range(8):
+            elevated = self._elevated(f / dispersion, n / dispersion, p0, self.alpha_elevated)
+            new_keep = n > 0
+            for _, s0, e0 in self._episodes(f, n, p0, dispersion, elevated):
+                new_keep[s0:e0] = False
+            if new_keep.any():
+                p0 = f[new_keep].sum() / max(n[new_keep].sum(), 1.0)
+                p0 = min(max(p0, floor), 0.5)
+            if np.array_equal(new_keep, keep):
+                break
+            keep = new_keep
+        return float(p0), keep
 
     def _elevated(self, f: np.ndarray, n: np.ndarray, p0: float, alpha: float) -> np.ndarray:
         """Buckets above the baseline on their own or within a centred window.
@@ -172,46 +209,54 @@ class EpisodeDetector:
         failing at 100 requests a bucket) is not significant bucket by bucket and would
         otherwise fragment into many short episodes.
         """
-        from scipy.stats import binom
-
-        pv = binom.sf(f - 1, n, p0)
+        pv = _tail(f, n, p0)
         elevated = (n > 0) & (pv < alpha) & (f >= self.min_ratio * n * p0)
         for w in (3, 5):
             kernel = np.ones(w)
             fw = np.convolve(f, kernel, mode="same")
             nw = np.convolve(n, kernel, mode="same")
-            pw = binom.sf(fw - 1, nw, p0)
+            pw = _tail(fw, nw, p0)
             elevated |= (n > 0) & (f > n * p0) & (pw < alpha / w) & (fw >= self.min_ratio * nw * p0)
         # Long windows catch a low, hours-long excess (July 2020: a fraction of a percent
         # more failures for eleven hours), where most buckets hold 0 or 1 failure. A
         # passing window marks all its buckets; episode edges are trimmed afterwards to
-        # buckets that are themselves above the baseline.
-        for w in (15, 45):
-            if len(n) < 3 * w:
-                continue
+        # buckets that are themselves above the baseline. Scales grow by 3x up to a third
+        # of the series, so a low-traffic day (a handful of requests a bucket) still has a
+        # window long enough for its excess to add up.
+        spiky = elevated.copy()
+        w = 15
+        while 3 * w <= len(n):
             kernel = np.ones(w)
-            fw = np.convolve(f, kernel, mode="valid")
-            nw = np.convolve(n, kernel, mode="valid")
-            pw = binom.sf(fw - 1, nw, p0)
-            # ... and only for a spread-out excess (a quarter of the window's buckets above
-            # the baseline), so that a long window never bridges two short spikes.
-            spread = np.convolve((f > n * p0).astype(float), kernel, mode="valid")
-            hit = (pw < alpha / w) & (fw >= self.min_ratio * nw * p0) & (spread >= w / 4)
+            # A window is judged on the buckets the finer scales left unflagged: a long
+            # window looks for a diffuse excess, and must not pass on the strength of a
+            # short spike it contains (which would bridge two spikes into one episode).
+            rest = ~spiky
+            fw = np.convolve(np.where(rest, f, 0.0), kernel, mode="valid")
+            nw = np.convolve(np.where(rest, n, 0.0), kernel, mode="valid")
+            pw = _tail(fw, nw, p0)
+            # ... and only for a spread-out excess: the buckets above the baseline must
+            # number a quarter of the window, or (at low traffic, where a bucket rarely
+            # holds two failures) half the window's failures.
+            above = np.convolve((rest & (f > n * p0)).astype(float), kernel, mode="valid")
+            spread = above >= np.minimum(w / 4, fw / 2)
+            hit = (pw < alpha / w) & (fw >= self.min_ratio * nw * p0) & spread
             if hit.any():
                 marks = np.convolve(hit.astype(float), kernel, mode="full") > 0
                 elevated |= marks[: len(n)] & (n > 0)
+            # Go longer only while a window still expects few baseline failures: at high
+            # traffic the short scales already see any real excess, and hours-long windows
+            # would only pick up the slow daily drift of the failure rate.
+            if np.median(nw) * p0 >= _ENOUGH_EXPECTED:
+                break
+            w *= 3
         return np.asarray(elevated, dtype=bool)
-
-    def _abnormal(self, f: np.ndarray, n: np.ndarray, p0: float) -> np.ndarray:
-        """Buckets excluded from the baseline: clearly elevated (stricter than elevated)."""
-        return self._elevated(f, n, p0, 1e-3)
 
     # -- values ---------------------------------------------------------------------------
 
     def _fit_values(self, y: np.ndarray) -> None:
         ok = np.isfinite(y)
         if not ok.any():
-            self.baseline_, self.scale_ = 0.0, 0.0
+            self.baseline_, self.scale_, self.dispersion_ = 0.0, 0.0, 1.0
             self.elevated_ = np.zeros(len(y), dtype=bool)
             self.pvalues_ = np.ones(len(y))
             self.episodes_ = []
@@ -222,7 +267,7 @@ class EpisodeDetector:
         scale = max(mad, (q75 - q25) / 1.349, 1e-9 * (abs(med) + 1.0))
         z = np.where(ok, (y - med) / scale, 0.0)
         elevated = z > self.z_elevated
-        self.baseline_, self.scale_ = med, scale
+        self.baseline_, self.scale_, self.dispersion_ = med, scale, 1.0
         self.elevated_ = elevated
         self.pvalues_ = np.where(elevated, 0.0, 1.0)
         episodes = []
@@ -249,21 +294,53 @@ class EpisodeDetector:
         return runs
 
 
+#: Expected baseline failures per window beyond which longer windows add nothing.
+_ENOUGH_EXPECTED = 20.0
+#: Cap on the estimated overdispersion: beyond it the baseline itself is suspect.
+_MAX_DISPERSION = 8.0
+
+
+def _tail(f: np.ndarray, n: np.ndarray, p: float) -> np.ndarray:
+    """``P(X >= f)`` for ``X ~ Binomial(n, p)``, continuous in ``f`` and ``n``.
+
+    The regularised incomplete beta equals ``scipy.stats.binom.sf(f - 1, n, p)`` for whole
+    counts and also takes the fractional counts of the dispersion-scaled test (and
+    ``scipy.special`` imports in a fraction of ``scipy.stats``' time).
+    """
+    from scipy.special import betainc
+
+    f = np.asarray(f, dtype=float)
+    n = np.asarray(n, dtype=float)
+    safe = f > 0
+    out = betainc(np.where(safe, f, 1.0), np.maximum(n - f, 0.0) + 1.0, p)
+    return np.where(safe, out, 1.0)
+
+
 def _best_interval(f: np.ndarray, n: np.ndarray, p0: float, min_ratio: float) -> tuple[int, int]:
-    """The sub-interval of a run with the largest log-likelihood ratio of "failing at the
-    run's rate" over "failing at the baseline rate" (a scan statistic; maximum-sum
-    subarray). It trims the noisy edges that windowed tests and gap merging bring in."""
-    p1 = max(f.sum() / max(n.sum(), 1.0), min_ratio * p0)
-    p1 = min(p1, 0.999)
-    llr = f * np.log(p1 / p0) - n * (p1 - p0)
-    best, best_s, best_e = 0.0, 0, 0
-    run, run_s = 0.0, 0
-    for i, v in enumerate(llr):
-        if run <= 0:
-            run, run_s = 0.0, i
-        run += v
-        if run > best:
-            best, best_s, best_e = run, run_s, i + 1
+    """The sub-interval of a run with the largest log-likelihood ratio of "failing at an
+    elevated rate" over "failing at the baseline rate" (a scan statistic; maximum-sum
+    subarray). It trims the noisy edges that windowed tests and gap merging bring in.
+
+    The elevated rate starts as the run's own and is re-estimated on the interval found,
+    a few times: a run padded with quiet buckets understates it, and at low traffic an
+    understated rate lets single background failures stretch the episode for hours.
+    """
+    best_s, best_e = 0, len(f)
+    for _ in range(3):
+        fs, ns = f[best_s:best_e].sum(), n[best_s:best_e].sum()
+        p1 = min(max(fs / max(ns, 1.0), min_ratio * p0), 0.999)
+        llr = f * np.log(p1 / p0) - n * (p1 - p0)
+        best, s_new, e_new = 0.0, 0, 0
+        run, run_s = 0.0, 0
+        for i, v in enumerate(llr):
+            if run <= 0:
+                run, run_s = 0.0, i
+            run += v
+            if run > best:
+                best, s_new, e_new = run, run_s, i + 1
+        if e_new <= s_new or (s_new, e_new) == (best_s, best_e):
+            return s_new, e_new
+        best_s, best_e = s_new, e_new
     return best_s, best_e
 
 

@@ -85,3 +85,40 @@ def test_estimator_contract() -> None:
         EpisodeDetector(3)  # type: ignore[misc]
     with pytest.raises(ParameterError):
         EpisodeDetector(alpha_episode=0.5, alpha_elevated=0.1).fit(np.zeros(3), np.ones(3))
+
+
+def test_low_traffic_hours_long_excess_is_one_episode() -> None:
+    """July 2020 at low traffic: 30 requests a bucket, the failure rate 5x baseline for 9 of
+    24 hours, so most buckets hold 0 or 1 failure and no short window is significant."""
+    rng = np.random.default_rng(5)
+    req = rng.poisson(30, 1440).astype(float)
+    rate = np.full(1440, 0.0012)
+    rate[300:840] = 0.006
+    fail = rng.binomial(req.astype(int), rate).astype(float)
+    det = EpisodeDetector().fit(fail, req)
+    [(s, e)] = spans(det)
+    overlap = min(e, 840) - max(s, 300)
+    assert overlap >= 0.8 * 540 and (e - s) <= 1.3 * 540, (s, e)
+    assert det.baseline_ == pytest.approx(0.0012, rel=0.35)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_low_traffic_quiet_day_has_no_episode(seed: int) -> None:
+    rng = np.random.default_rng(100 + seed)
+    req = rng.poisson(30 * (1 + 0.5 * np.sin(np.arange(1440) / 1440 * 2 * np.pi)), 1440)
+    fail = rng.binomial(req, 0.0012).astype(float)
+    assert EpisodeDetector().fit(fail, req.astype(float)).episodes_ == []
+
+
+def test_duplicated_counts_do_not_make_blips_into_episodes() -> None:
+    """Every line logged twice doubles every count; the dispersion estimate absorbs it."""
+    rng = np.random.default_rng(7)
+    req = rng.poisson(20, 1080).astype(float)
+    fail = rng.binomial(req.astype(int), 0.0006).astype(float)
+    fail[500] += 2  # a blip that is nothing on single counts
+    fail[700:760] = rng.binomial(req[700:760].astype(int), 0.12)
+    once = EpisodeDetector().fit(fail, req)
+    twice = EpisodeDetector().fit(2 * fail, 2 * req)
+    assert spans(once) == spans(twice)
+    assert twice.dispersion_ == pytest.approx(2.0, rel=0.3)
+    assert once.dispersion_ < 1.3

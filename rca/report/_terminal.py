@@ -199,4 +199,5 @@ def print_demo_row(
     if truth:
         console.print(_text(f"  truth: {truth}", "dim"))
     if written:
-        console.print(_text("  wrote " + ", ".join(path for _, path in written)))
+        # soft_wrap: a path broken across lines can no longer be copied or clicked.
+        console.print(_text("  wrote " + ", ".join(path for _, path in written)), soft_wrap=True)

@@ -157,18 +157,20 @@ def test_duplicated_lines_are_counted_and_leave_rates_unchanged(
     assert abs(overlapping[0]["failure_rate"] - main["failure_rate"]) < 0.01
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="doubling every line doubles the counts the detector tests, so a 2-failure blip "
-    "at 07:06 becomes an episode (and the spurious episode changes the top cause); "
-    "duplicates are neither detected nor reported",
-)
 def test_duplicated_lines_do_not_invent_episodes(
     scenario: Path, baseline: dict[str, Any], tmp_path: Path
 ) -> None:
-    data = _doubled(scenario, tmp_path / "doubled")
+    folder = _copy(
+        scenario,
+        tmp_path / "doubled",
+        log_text=lambda t: "".join(line + "\n" + line + "\n" for line in t.splitlines()),
+    )
+    result = rca.analyze(folder / "logs", folder / "metrics")
+    data = result.to_dict()
     assert len(data["episodes"]) == len(baseline["episodes"])
     assert data["causes"][0]["label"] == baseline["causes"][0]["label"]
+    # ... and the clumping is reported, so the user can look for the duplicates.
+    assert any("clumped" in note for note in result.diagnostics.notes), result.diagnostics
 
 
 def _shift_iso(text: str, seconds: int) -> str:
@@ -183,14 +185,7 @@ def _shift_iso(text: str, seconds: int) -> str:
     "skew_s",
     [
         -300,
-        pytest.param(
-            300,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="metrics 5 min late look like an effect (timing feature) and no skew "
-                "is estimated or corrected; the true cause drops out of the top 3",
-            ),
-        ),
+        300,
     ],
 )
 def test_five_minutes_of_clock_skew_keep_the_episodes_and_the_cause(
@@ -203,11 +198,6 @@ def test_five_minutes_of_clock_skew_keep_the_episodes_and_the_cause(
     assert "blobstore_request_latency_seconds" in top3, top3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="clock skew is not estimated yet: Diagnostics.clock_skew_s is always None "
-    "(rca/_analyze.py); see the issue 7 report",
-)
 @pytest.mark.parametrize("skew_s", [-300, 300])
 def test_skew_beyond_the_alignment_tolerance_is_reported(
     scenario: Path, tmp_path: Path, skew_s: int
