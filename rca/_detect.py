@@ -227,10 +227,11 @@ class EpisodeDetector:
         w = 15
         while 3 * w <= len(n):
             kernel = np.ones(w)
-            # A window is judged on the buckets the finer scales left unflagged: a long
-            # window looks for a diffuse excess, and must not pass on the strength of a
-            # short spike it contains (which would bridge two spikes into one episode).
-            rest = ~spiky
+            # Hours-long windows are judged on the buckets no spike test flagged: they look
+            # for a diffuse excess, and nearly every such window holds some spike, whose
+            # strength would otherwise stretch its episode by hours. (Up to 45 buckets, a
+            # window passing on a spike is what bridges an episode's quieter minutes.)
+            rest = ~spiky if w > 45 else np.ones(len(n), dtype=bool)
             fw = np.convolve(np.where(rest, f, 0.0), kernel, mode="valid")
             nw = np.convolve(np.where(rest, n, 0.0), kernel, mode="valid")
             pw = _tail(fw, nw, p0)
