@@ -11,6 +11,13 @@ Usage::
     python benchmarks/accuracy.py                 # full grid: 8 scenarios x 3 seeds
     python benchmarks/accuracy.py --seeds 1 --scenarios lb_cpu_saturation bad_backend
     python benchmarks/accuracy.py --hours 6 --rate 2 --no-record   # quick look
+    python benchmarks/accuracy.py --hard          # the grid under hard conditions (below)
+
+``--hard`` runs each case under one of the conditions real data brings, rotated over
+seeds, and records the section "accuracy (hard conditions)": metrics 4 minutes late,
+metrics 3 minutes early (clock skew beyond the alignment tolerance), a tenth of the
+traffic (0.3 requests/s: most buckets hold no failure at all), and every log line
+written twice (a log shipper that re-sent its files).
 """
 
 from __future__ import annotations
@@ -34,6 +41,15 @@ _CDN_ROTATION = ("cloudflare", "cloudfront")
 _METRICS_ROTATION = ("csv_long", "grafana_csv", "prometheus_text", "parquet")
 
 
+#: Hard conditions for ``--hard``: (name, metrics clock skew s, rate override, lines twice).
+HARD = (
+    ("metrics 4 min late", 240.0, None, False),
+    ("metrics 3 min early", -180.0, None, False),
+    ("0.3 requests/s", None, 0.3, False),
+    ("every line twice", None, None, True),
+)
+
+
 @dataclass(frozen=True)
 class Case:
     scenario: str
@@ -47,6 +63,7 @@ class Case:
     top3: list[str]
     herrings_ruled_out: str
     seconds: float
+    condition: str = ""
 
 
 def _formats(scenario: str, seed: int) -> list[tuple[str | None, str | None]]:
@@ -83,14 +100,24 @@ def _herrings(result: Any, truth: dict[str, Any]) -> str:
 
 
 def run_case(
-    scenario: str, seed: int, *, hours: float | None, rate: float | None, workdir: Path
+    scenario: str,
+    seed: int,
+    *,
+    hours: float | None,
+    rate: float | None,
+    workdir: Path,
+    hard: int | None = None,
 ) -> Case:
-    """Simulate one case, analyse it from its files, score it."""
+    """Simulate one case, analyse it from its files, score it (under ``HARD[hard]``)."""
     import rca.simulate as sim
     from rca._analyze import analyze
     from rca._errors import ParameterError
 
     out = workdir / f"{scenario}-{seed}"
+    condition, skew, twice = "", None, False
+    if hard is not None:
+        condition, skew, hard_rate, twice = HARD[hard]
+        rate = hard_rate or rate
     truth: dict[str, Any] = {}
     for log_format, metrics_format in _formats(scenario, seed):
         try:
@@ -102,10 +129,13 @@ def run_case(
                 metrics_format=metrics_format,
                 hours=hours,
                 rate=rate,
+                clock_skew=skew,
             )
             break
         except ParameterError:
             continue  # this scenario cannot be written in that format: try the next
+    if twice:
+        _write_lines_twice(out / "logs")
     started = time.perf_counter()
     result = analyze(logs=str(out / "logs"), metrics=str(out / "metrics"))
     seconds = time.perf_counter() - started
@@ -123,7 +153,20 @@ def run_case(
         top3=[c["label"] for c in doc["causes"][:3]],
         herrings_ruled_out=_herrings(result, truth),
         seconds=seconds,
+        condition=condition,
     )
+
+
+def _write_lines_twice(folder: Path) -> None:
+    """Rewrite every log file with each line repeated (gzip kept as gzip)."""
+    import gzip
+
+    for path in sorted(folder.iterdir()):
+        raw = path.read_bytes()
+        packed = raw[:2] == b"\x1f\x8b"
+        text = gzip.decompress(raw) if packed else raw
+        doubled = b"".join(line + line for line in text.splitlines(keepends=True))
+        path.write_bytes(gzip.compress(doubled, mtime=0) if packed else doubled)
 
 
 def summarise(cases: list[Case]) -> str:
@@ -152,16 +195,21 @@ def main() -> None:
     ap.add_argument("--hours", type=float, default=None, help="override each scenario's hours")
     ap.add_argument("--rate", type=float, default=None, help="override each scenario's rate")
     ap.add_argument("--no-record", action="store_true", help="print only, leave RESULTS.md")
+    ap.add_argument("--hard", action="store_true", help="rotate the hard conditions over cases")
     args = ap.parse_args()
 
     cases: list[Case] = []
     with tempfile.TemporaryDirectory(prefix="rca-accuracy-") as tmp:
         for scenario in args.scenarios:
             for seed in range(args.seeds):
-                case = run_case(scenario, seed, hours=args.hours, rate=args.rate, workdir=Path(tmp))
+                hard = (seed + len(cases)) % len(HARD) if args.hard else None
+                case = run_case(
+                    scenario, seed, hours=args.hours, rate=args.rate, workdir=Path(tmp), hard=hard
+                )
                 cases.append(case)
                 print(
-                    f"{scenario:22} seed {seed} {case.log_format:13} rank {case.rank} "
+                    f"{scenario:22} seed {seed} {case.condition:20} {case.log_format:13} "
+                    f"rank {case.rank} "
                     f"episodes {case.episodes}/{case.truth_episodes} "
                     f"herrings {case.herrings_ruled_out} {case.seconds:5.1f}s  "
                     f"top: {' | '.join(t[:40] for t in case.top3)}",
@@ -171,6 +219,7 @@ def main() -> None:
         [
             c.scenario,
             str(c.seed),
+            *([c.condition] if args.hard else []),
             f"{c.log_format} / {c.metrics_format}",
             "-" if not c.incident else (str(c.rank) if c.rank else "missed"),
             f"{c.episodes} (truth {c.truth_episodes})",
@@ -187,6 +236,7 @@ def main() -> None:
             [
                 "scenario",
                 "seed",
+                *(["condition"] if args.hard else []),
                 "formats (logs / metrics)",
                 "rank of truth",
                 "episodes",
@@ -202,7 +252,7 @@ def main() -> None:
     if args.no_record:
         print(body)
     else:
-        record("accuracy", body)
+        record("accuracy (hard conditions)" if args.hard else "accuracy", body)
 
 
 if __name__ == "__main__":

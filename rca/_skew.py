@@ -14,7 +14,6 @@ stands only when several series agree on it (or one matches very closely).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
@@ -78,21 +77,31 @@ def estimate_skew(
     >>> estimate_skew(traffic, [late * 0.01], bucket_seconds=60).seconds
     300.0
     """
-    # Work on ~1-minute blocks: within one bucket of a few seconds, Poisson noise drowns
-    # the traffic's jitter, and scrape intervals are 15-60 s anyway.
-    k = max(1, round(_BLOCK_S / bucket_seconds))
-    step = k * bucket_seconds
-    ref_counts = _blocks(np.asarray(requests, dtype=float), k, np.sum)
-    max_lag = int(min(MAX_SKEW_S // step, len(ref_counts) // 4))
+    # Smooth both sides over ~1 minute (at least 2 buckets): within one bucket of a few
+    # seconds Poisson noise drowns the traffic's jitter, and scrape intervals are 15-60 s
+    # anyway. Smoothing rather than pooling into blocks keeps the bucket as the
+    # resolution, and widens the correlation peak so that an offset falling between two
+    # buckets does not split it in halves that each look like chance.
+    k = max(2, round(_BLOCK_S / bucket_seconds))
+    max_lag = int(min(MAX_SKEW_S // bucket_seconds, len(requests) // 4))
     if max_lag < 1:
         return SkewEstimate(None, 0, 0)
-    width = _detrend_width(step)
-    ref = _highpass(ref_counts, width)
-    # Correlations of unrelated series reach ~3/sqrt(N) somewhere among the lags by chance.
-    floor = max(_MIN_CORR, 5.0 / np.sqrt(max(len(ref) - max_lag, 1)))
+    width = _detrend_width(bucket_seconds)
+    # The grid may extend past the logs (metrics cover a longer window): outside the
+    # logs' span "no requests" means "no logs", not "no traffic".
+    req = np.asarray(requests, dtype=float).copy()
+    seen = np.flatnonzero(req > 0)
+    if seen.size < 2:
+        return SkewEstimate(None, 0, 0)
+    req[: seen[0]] = np.nan
+    req[seen[-1] + 1 :] = np.nan
+    ref = _highpass(_smooth(req, k), width)
+    # Correlations of unrelated series reach ~3/sqrt(N) somewhere among the lags by chance
+    # (N: independent points, i.e. after smoothing over k buckets).
+    floor = max(_MIN_CORR, 5.0 / np.sqrt(max((len(ref) - max_lag) / k, 1.0)))
     lags, weights = [], []
     for values in series:
-        hp = _highpass(_blocks(np.asarray(values, dtype=float), k, np.nanmean), width)
+        hp = _highpass(_smooth(np.asarray(values, dtype=float), k), width)
         corr = _cross_correlation(hp, ref, max_lag)
         if not np.isfinite(corr).any():
             continue
@@ -107,29 +116,23 @@ def estimate_skew(
     # A vote: the lag backed by the most correlation among series within a block of it.
     # Unrelated series scatter their peaks over all lags; traffic-shaped ones pile up.
     lag_arr, w_arr = np.array(lags), np.array(weights)
-    support = [float(w_arr[np.abs(lag_arr - x) <= 1].sum()) for x in lag_arr]
+    support = [float(w_arr[np.abs(lag_arr - x) <= k].sum()) for x in lag_arr]
     pick = int(np.argmax(support))
-    near = np.abs(lag_arr - lag_arr[pick]) <= 1
+    near = np.abs(lag_arr - lag_arr[pick]) <= k
     agreeing = int(near.sum())
     if agreeing < 2 and float(w_arr[near].max()) < _LONE_CORR:
         return SkewEstimate(None, len(lags), agreeing)
-    # Within the agreeing group, the correlation-weighted mean lag refines to sub-block.
     lag = float(np.average(lag_arr[near], weights=w_arr[near]))
-    return SkewEstimate(
-        float(round(lag * step / bucket_seconds)) * bucket_seconds, len(lags), agreeing
-    )
+    return SkewEstimate(float(round(lag)) * bucket_seconds, len(lags), agreeing)
 
 
-def _blocks(x: np.ndarray, k: int, how: Any) -> np.ndarray:
-    """``x`` reduced over consecutive blocks of ``k`` (a trailing partial block dropped)."""
-    m = len(x) // k
-    if k == 1 or m == 0:
-        return x
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN blocks stay NaN
-        return np.asarray(how(x[: m * k].reshape(m, k), axis=1), dtype=float)
+def _smooth(x: np.ndarray, k: int) -> np.ndarray:
+    """Centred mean over ``k`` buckets, ignoring missing values (NaN where all missing)."""
+    ok = np.isfinite(x)
+    kernel = np.ones(k)
+    total = np.convolve(np.where(ok, x, 0.0), kernel, mode="same")
+    count = np.convolve(ok.astype(float), kernel, mode="same")
+    return np.where(count > 0, total / np.maximum(count, 1.0), np.nan)
 
 
 def _detrend_width(bucket_seconds: int) -> int:

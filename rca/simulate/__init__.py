@@ -58,6 +58,7 @@ def simulate(
     hours: float | None = None,
     rate: float | None = None,
     compress: bool = False,
+    clock_skew: float | None = None,
 ) -> dict[str, Any]:
     """Write scenario ``name`` into ``out_dir`` and return its truth (also ``truth.json``).
 
@@ -75,6 +76,9 @@ def simulate(
         Window length and mean requests per second; default: the scenario's own.
     compress
         Gzip the log files and text metrics files.
+    clock_skew
+        Seconds the metrics' clock runs ahead of the logs' (negative: behind); default: a
+        random skew within +-30 s, as between machines with working NTP.
 
     Examples
     --------
@@ -128,7 +132,11 @@ def simulate(
         cdn=log_format in CDN_FORMATS or cls.serves_blobs,
         peak_hour=peak_hour,
     )
-    skew = float(rng.uniform(-30.0, 30.0))
+    skew = float(rng.uniform(-30.0, 30.0))  # drawn even when overridden: same world
+    if clock_skew is not None:
+        if not abs(clock_skew) <= 3600:
+            raise ParameterError(f"--clock-skew must be within +-3600 s, got {clock_skew}")
+        skew = float(clock_skew)
     step = int(rng.choice([15, 30, 60]))
     mb = MetricsBuilder(rng, world.seconds, step, skew)
     outcome = cls().run(Context(world, rng, mb, log_format))

@@ -205,5 +205,7 @@ def test_skew_beyond_the_alignment_tolerance_is_reported(
     moved = _copy(scenario, tmp_path / "skewed", metric_text=lambda t: _shift_iso(t, skew_s))
     result = rca.analyze(moved / "logs", moved / "metrics")
     skew = result.diagnostics.clock_skew_s
-    assert skew is not None and abs(skew - skew_s) <= 60, skew
+    # Within 90 s: the scenario's own skew (up to 30 s) and the half scrape step by which
+    # a rate series trails the traffic come on top of the planted 5 minutes.
+    assert skew is not None and abs(skew - skew_s) <= 90, skew
     assert json.loads(result.to_json())["data_quality"]["clock_skew_s"] is not None
