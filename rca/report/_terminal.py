@@ -180,7 +180,7 @@ def print_summary(result: Result, console: Any, written: Sequence[tuple[str, str
     for kind, path in written:
         line = _text(f"{kind}: ", "bold")
         line.append_text(_text(path))
-        console.print(line)
+        console.print(line, soft_wrap=True)
 
 
 def print_demo_row(
@@ -199,4 +199,5 @@ def print_demo_row(
     if truth:
         console.print(_text(f"  truth: {truth}", "dim"))
     if written:
-        console.print(_text("  wrote " + ", ".join(path for _, path in written)))
+        # Not wrapped: a path broken over two lines cannot be copied.
+        console.print(_text("  wrote " + ", ".join(path for _, path in written)), soft_wrap=True)
