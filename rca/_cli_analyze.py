@@ -55,6 +55,21 @@ def parse_when(text: str | None, option: str, *, now: datetime | None = None) ->
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
 
 
+def check_named_logs(logs: Sequence[str]) -> None:
+    """Stop early, naming it, when a log file given by name is empty.
+
+    Without this the run fails later with "no data in the window", which does not say
+    which of the inputs was empty.
+    """
+    import os
+
+    from rca.ingest._files import check_not_empty
+
+    for item in logs:
+        if os.path.isfile(item):
+            check_not_empty(Path(item))
+
+
 def _command_line(name: str, options: Sequence[tuple[str, Any]]) -> str:
     """The command as a user would retype it (recorded in the report's provenance)."""
     words = ["rca", name]
@@ -202,6 +217,7 @@ def register(cli: click.Group) -> None:
             raise click.ClickException(
                 "nothing to analyse: give --logs PATH and/or --metrics PATH (see rca analyze --help)"
             )
+        check_named_logs(logs)
         err, out = _consoles(quiet, json_ == "-")
         command = _command_line(
             "analyze",

@@ -114,10 +114,13 @@ def ingest(logs: tuple[str, ...], output: str, fmt: str, quiet: bool) -> None:
       rca ingest --logs /var/log/registry/ --logs 'lb/*.log.gz' -o requests.parquet
       rca analyze --logs requests.parquet --metrics metrics/ --since 2d --html report.html
     """
+    from rca._cli_analyze import check_named_logs
     from rca._progress import SILENT
     from rca._text import terminal_safe
     from rca.ingest import write_parquet
     from rca.ingest._logs import quality_summary
+
+    check_named_logs(logs)
 
     if quiet:
         quality = write_parquet(list(logs), output, format=fmt, progress=SILENT)

@@ -112,8 +112,9 @@ def check_not_empty(path: Path) -> None:
 
     Inside a folder an empty file is normal (a log rotated a moment ago) and is listed with
     format ``empty``; a file the user typed by name had better hold data, and the error
-    must name it, not say that "the inputs" were empty. Log ingest calls this for files
-    named directly; the low-level per-file readers still read an empty file as nothing.
+    must name it, not say that "the inputs" were empty. The CLI calls this for each
+    ``--logs`` file named directly; the Python readers still read an empty file as an
+    empty frame (their documented behaviour).
 
     Raises
     ------

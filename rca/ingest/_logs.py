@@ -52,7 +52,6 @@ from rca.ingest._files import (
     FileKey,
     LineChunk,
     PathsLike,
-    check_not_empty,
     expand,
     file_key,
     is_gzip,
@@ -290,8 +289,6 @@ def _inputs(paths: PathsLike) -> list[_Input]:
     named_as: dict[FileKey, Path] = {}  # one file reached by two arguments is read once
     for item in items:
         named = Path(os.fspath(item)).is_file()
-        if named:
-            check_not_empty(Path(os.fspath(item)))
         for path in expand(item):
             key = file_key(path)
             # The smallest path names it, so argument order cannot change the output.
