@@ -16,6 +16,13 @@ from typing import Any
 
 import click
 
+#: The --format help; tests/test_cli.py checks that it names every built-in format.
+FORMAT_HELP = (
+    "Log format: auto (detected per file from the content), registry_json, registry_text, "
+    "nginx_json, nginx_timing, combined (nginx/Apache), alb, cloudfront, cloudflare, or an "
+    "nginx log_format string in quotes."
+)
+
 _RELATIVE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(s|m|min|h|d|w)\s*$", re.IGNORECASE)
 _UNIT_SECONDS = {"s": 1, "m": 60, "min": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -46,6 +53,21 @@ def parse_when(text: str | None, option: str, *, now: datetime | None = None) ->
             "form such as 90m, 6h or 2d (counted back from now)"
         ) from None
     return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+
+
+def check_named_logs(logs: Sequence[str]) -> None:
+    """Stop early, naming it, when a log file given by name is empty.
+
+    Without this the run fails later with "no data in the window", which does not say
+    which of the inputs was empty.
+    """
+    import os
+
+    from rca.ingest._files import check_not_empty
+
+    for item in logs:
+        if os.path.isfile(item):
+            check_not_empty(Path(item))
 
 
 def _command_line(name: str, options: Sequence[tuple[str, Any]]) -> str:
@@ -102,7 +124,7 @@ def _write_reports(
 def register(cli: click.Group) -> None:
     """Attach the analysis commands to the ``rca`` group."""
 
-    @cli.command()
+    @cli.command(short_help="Find the error episodes and rank their likely causes.")
     @click.option(
         "--logs",
         multiple=True,
@@ -123,12 +145,19 @@ def register(cli: click.Group) -> None:
     @click.option(
         "--since",
         metavar="T",
-        help="Start of the window: ISO time (UTC unless it has an offset), or relative to "
-        "now such as 90m, 6h, 2d.",
+        help="Start of the window: an ISO time such as 2021-04-01T08:00Z (UTC unless it "
+        "has an offset), or a span counted back from now: 90s, 30m, 6h, 2d, 1w.",
     )
-    @click.option("--until", metavar="T", help="End of the window, in the same forms as --since.")
     @click.option(
-        "--bucket", help="Bucket width, e.g. 30s, 1m, 5m (default: chosen from the window)."
+        "--until",
+        metavar="T",
+        help="End of the window (exclusive), in the same forms as --since: 2021-04-01T12:00Z, "
+        "or 1h for an hour ago.",
+    )
+    @click.option(
+        "--bucket",
+        metavar="WIDTH",
+        help="Bucket width: 30s, 1m, 5m, 1h (default: chosen from the window, 1m for a day).",
     )
     @click.option(
         "--failure",
@@ -140,10 +169,17 @@ def register(cli: click.Group) -> None:
         "--symptom",
         default="failure_rate",
         show_default=True,
-        help="Series to find episodes on: failure_rate, 5xx, 429, aborted, hung, or a metric name.",
+        metavar="NAME",
+        help="Series to find episodes on: failure_rate, 5xx, 429, aborted, hung, or a metric "
+        "name such as lb_cpu_utilization.",
     )
     @click.option(
-        "--format", "fmt", default="auto", show_default=True, help="Log format name, or 'auto'."
+        "--format",
+        "fmt",
+        default="auto",
+        show_default=True,
+        metavar="NAME",
+        help=FORMAT_HELP,
     )
     @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
     def analyze(
@@ -162,13 +198,17 @@ def register(cli: click.Group) -> None:
     ) -> None:
         """Find the error episodes in logs and metrics and rank their likely causes.
 
-        Relative --since/--until forms count back from the current time; for old logs,
-        give ISO times (the data's own window is used when both are omitted).
+        Without --since/--until the whole span of the data is analysed. T is an ISO
+        time (2021-04-01T08:00Z; UTC unless it has an offset) or a span counted back
+        from now (90s, 30m, 6h, 2d, 1w): relative forms suit live logs; for an old
+        incident, give ISO times.
 
         \b
         Examples:
           rca analyze --logs ./logs --metrics ./metrics --html report.html --md report.md
-          rca analyze --logs 'lb/*.log.gz' --since 2021-04-01T08:00Z --json - | jq .causes
+          rca analyze --logs /var/log/nginx --since 6h            # the last six hours
+          rca analyze --logs 'lb/*.log.gz' --since 2021-04-01T08:00Z --until 2021-04-01T20:00Z \\
+                      --json - | jq .causes
           rca analyze --logs requests.parquet --failure "status >= 500 or duration_s > 30"
         """
         from rca.report._terminal import print_summary
@@ -177,6 +217,7 @@ def register(cli: click.Group) -> None:
             raise click.ClickException(
                 "nothing to analyse: give --logs PATH and/or --metrics PATH (see rca analyze --help)"
             )
+        check_named_logs(logs)
         err, out = _consoles(quiet, json_ == "-")
         command = _command_line(
             "analyze",
@@ -204,7 +245,7 @@ def register(cli: click.Group) -> None:
             click.echo(result.to_json(), nl=False)
         print_summary(result, out, written)
 
-    @cli.command()
+    @cli.command(short_help="Write reports/ for every scenario in sample_logs/.")
     @click.option(
         "--samples",
         default="sample_logs",

@@ -36,7 +36,7 @@ DERIVED_FIELDS: dict[str, pl.DataType] = {
     "repository": pl.String(),  # e.g. "library/alpine"; null outside /v2/<name>/...
     "namespace": pl.String(),  # first component of the repository, e.g. "library"
     "client_prefix": pl.String(),  # /24 for IPv4, /48 for IPv6
-    "ua_family": pl.String(),  # docker | containerd | cri-o | buildkit | skopeo | podman | curl | browser | other
+    "ua_family": pl.String(),  # docker | containerd | cri-o | buildkit | skopeo | podman | containers | curl | browser | other
     "ua_version": pl.String(),
     "ua_os": pl.String(),  # e.g. linux, windows, darwin
     "ua_kernel": pl.String(),  # distro marker of the kernel, e.g. amzn2, el7, generic, azure

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 import click
 
+from rca._cli_analyze import FORMAT_HELP
 from rca._errors import RCAError
 from rca._version import __version__
 
@@ -80,7 +81,7 @@ def main() -> None:
     cli(prog_name="rca")
 
 
-@cli.command()
+@cli.command(short_help="Parse logs once into Parquet, to analyse many times.")
 @click.option(
     "--logs",
     "logs",
@@ -97,21 +98,29 @@ def main() -> None:
     "fmt",
     default="auto",
     show_default=True,
-    help="Log format name; 'auto' detects it per file from the content.",
+    metavar="NAME",
+    help=FORMAT_HELP,
 )
 @click.option("--quiet", is_flag=True, help="Print nothing but errors.")
 def ingest(logs: tuple[str, ...], output: str, fmt: str, quiet: bool) -> None:
     """Parse logs once into a Parquet requests frame, so later analyses skip parsing.
 
+    Every line is kept in the count: malformed lines are counted and sampled in the
+    file's data quality, which travels inside the Parquet file. To cut a window, give
+    --since/--until to the analysis that reads it.
+
     \b
     Example:
       rca ingest --logs /var/log/registry/ --logs 'lb/*.log.gz' -o requests.parquet
-      rca analyze --logs requests.parquet --metrics metrics/ --html report.html
+      rca analyze --logs requests.parquet --metrics metrics/ --since 2d --html report.html
     """
+    from rca._cli_analyze import check_named_logs
     from rca._progress import SILENT
     from rca._text import terminal_safe
     from rca.ingest import write_parquet
     from rca.ingest._logs import quality_summary
+
+    check_named_logs(logs)
 
     if quiet:
         quality = write_parquet(list(logs), output, format=fmt, progress=SILENT)
@@ -134,7 +143,7 @@ def ingest(logs: tuple[str, ...], output: str, fmt: str, quiet: bool) -> None:
             click.echo(f"warning: {terminal_safe(note)}", err=True)
 
 
-@cli.command()
+@cli.command(short_help="Write a scenario's logs, metrics and truth, for measuring accuracy.")
 @click.argument("scenario", required=False)
 @click.option("-o", "--output", type=click.Path(file_okay=False), help="Folder to write into.")
 @click.option(

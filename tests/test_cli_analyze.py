@@ -167,11 +167,44 @@ def test_since_until_restrict_the_window(log_file: Path) -> None:
     assert doc["episodes"] == []  # the burst was at 10:40-10:50
 
 
-def test_help_shows_examples() -> None:
-    for command in ("analyze", "demo"):
-        result = _run([command, "--help"])
-        assert result.exit_code == 0
-        assert f"rca {command}" in result.output and "Example" in result.output
+@pytest.mark.parametrize("command", ["analyze", "demo", "ingest", "simulate"])
+def test_help_shows_a_worked_example(command: str) -> None:
+    result = _run([command, "--help"])
+    assert result.exit_code == 0
+    assert "Example" in result.output
+    # An example line is a full command a user can copy, not a placeholder.
+    examples = [ln.strip() for ln in result.output.splitlines() if ln.strip().startswith("rca ")]
+    assert any(ln.startswith(f"rca {command}") and len(ln.split()) >= 2 for ln in examples)
+
+
+def test_analyze_help_teaches_the_time_forms() -> None:
+    text = " ".join(_run(["analyze", "--help"]).output.split())
+    # ISO with its zone rule, and the relative forms with what they count from.
+    assert "2021-04-01T08:00Z" in text and "UTC unless it has an offset" in text
+    assert "counted back from now" in text and "--since 6h" in text
+    for form in ("90s", "30m", "6h", "2d", "1w"):
+        assert form in text
+        assert parse_when(form, "--since") is not None  # what the help shows is accepted
+
+
+def test_ingest_help_says_where_the_window_is_cut() -> None:
+    text = " ".join(_run(["ingest", "--help"]).output.split())
+    assert "--since/--until" in text and "rca analyze --logs requests.parquet" in text
+
+
+@pytest.mark.parametrize("command", ["analyze", "ingest"])
+def test_format_help_names_every_built_in_format(command: str) -> None:
+    from rca.ingest.formats import all_formats
+
+    text = " ".join(_run([command, "--help"]).output.split())
+    missing = [f.name for f in all_formats() if f.name not in text]
+    assert not missing, f"--format help does not name {missing}"
+
+
+def test_top_level_help_does_not_truncate_command_summaries() -> None:
+    output = _run(["--help"]).output
+    commands = output.split("Commands:")[1]
+    assert "..." not in commands
 
 
 # -- demo ---------------------------------------------------------------------------------

@@ -18,9 +18,11 @@ a lot, so the expressions run once per distinct value and are joined back.
 
 User-agent decisions, for the record:
 
-- ``containers/<v> (github.com/containers/image)`` is containers/image's default agent,
-  which podman and buildah send; skopeo names itself (``skopeo/<v>``). So the former is
-  ``podman`` and its version is the containers/image version.
+- ``containers/<v> (github.com/containers/image)`` is the default agent of the
+  containers/image library, which skopeo, cri-o, buildah and podman all embed: it says
+  which library, not which tool, so its family is its product token, ``containers``, and
+  its version is the library's. Podman names itself (``libpod/<v>``), as does skopeo
+  (``skopeo/<v>``).
 - ``ua_version`` is the first product token's version without a leading ``v``
   (``buildkit/v0.11.6`` -> ``0.11.6``), so ``containerd/v1.6.21`` and ``containerd/1.6.21``
   group together; browsers get their engine/product version (``Chrome/120.0``).
@@ -28,6 +30,8 @@ User-agent decisions, for the record:
   upstream version and the package's build numbers, without a trailing architecture
   (``4.14.238-182.422.amzn2.x86_64`` -> ``amzn2``, ``3.10.0-1160.el7.x86_64`` -> ``el7``,
   ``5.15.0-91-generic`` -> ``generic``, ``5.10.104-linuxkit`` -> ``linuxkit``).
+  RHEL's minor-release stream is dropped (``4.18.0-477.13.1.el8_8.x86_64`` -> ``el8``,
+  like ``el9_2`` -> ``el9``): one segment per distribution, not per point release.
   Debian names its kernel flavours after the architecture (``6.1.0-13-amd64``,
   ``6.1.0-13-cloud-amd64``); there the flavour is the only marker, so it is kept as is.
   A kernel with no suffix (``5.15.65+``) has no marker (null).
@@ -167,7 +171,8 @@ _FAMILIES = (
     ("cri-o", r"(?i)^\s*cri-o/"),
     ("containerd", r"(?i)^\s*containerd/"),
     ("skopeo", r"(?i)^\s*skopeo/"),
-    ("podman", r"(?i)^\s*(?:podman/|libpod/|containers/\S+\s+\(github\.com/containers/image\))"),
+    ("podman", r"(?i)^\s*(?:podman/|libpod/)"),
+    ("containers", r"(?i)^\s*containers/\S+\s+\(github\.com/containers/image\)"),
     ("curl", r"(?i)^\s*curl/"),
     ("browser", r"^\s*Mozilla/"),
 )
@@ -240,7 +245,8 @@ def ua_kernel_expr(ua: pl.Expr) -> pl.Expr:
     """
     release = ua.str.extract(r"(?i)\bkernel/(\S+)", 1).str.replace(_ARCH_SUFFIX, "")
     # upstream version, "-", build numbers (digits, dots, dashes), then the marker.
-    return release.str.extract(r"^[0-9][^-]*-[0-9._-]*([A-Za-z][^\s]*)$", 1)
+    marker = release.str.extract(r"^[0-9][^-]*-[0-9._-]*([A-Za-z][^\s]*)$", 1)
+    return marker.str.replace(r"^(el[0-9]+)_[0-9]+$", "${1}")
 
 
 def _join_unique(frame: FrameT, column: str, exprs: dict[str, pl.Expr]) -> FrameT:

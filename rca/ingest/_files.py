@@ -77,16 +77,65 @@ def expand(paths: PathsLike) -> list[Path]:
         raise IngestError("no input paths given")
     # A file named twice (a folder and a glob over it, or a symlink to a folder next to
     # the folder itself) is read once: the same file under two paths counted its requests
-    # twice.
-    unique: dict[tuple[int, int] | Path, Path] = {}
+    # twice. The first path seen names it.
+    unique: dict[FileKey, Path] = {}
     for f in found:
-        try:
-            st = f.stat()
-            key: tuple[int, int] | Path = (st.st_dev, st.st_ino)
-        except OSError:
-            key = f
-        unique.setdefault(key, f)
+        unique.setdefault(file_key(f), f)
     return list(unique.values())
+
+
+#: What identifies a file whatever path reached it: (device, inode), or the resolved path.
+FileKey = tuple[int, int] | str
+
+
+def file_key(path: Path) -> FileKey:
+    """The same key for every path to one file (symlinks, hard links, ``./a`` and ``/abs/a``).
+
+    Examples
+    --------
+    >>> file_key(Path(__file__)) == file_key(Path(__file__).parent / ".." / "ingest" / "_files.py")
+    True
+    """
+    try:
+        st = path.stat()
+    except OSError:
+        return os.path.realpath(path)
+    return (st.st_dev, st.st_ino)
+
+
+#: Files up to this size are opened to check that they hold more than blank lines.
+_SMALL_FILE = 64 * 1024
+
+
+def check_not_empty(path: Path) -> None:
+    """Stop on a log file named directly that holds nothing, naming it.
+
+    Inside a folder an empty file is normal (a log rotated a moment ago) and is listed with
+    format ``empty``; a file the user typed by name had better hold data, and the error
+    must name it, not say that "the inputs" were empty. The CLI calls this for each
+    ``--logs`` file named directly; the Python readers still read an empty file as an
+    empty frame (their documented behaviour).
+
+    Raises
+    ------
+    IngestError
+        The file is 0 bytes, or (up to 64 kB) holds only blank lines once decompressed.
+    """
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return  # unreadable: reported by name when it is opened
+    if size == 0:
+        what = "is empty (0 bytes)"
+    elif size <= _SMALL_FILE and os.access(path, os.R_OK) and not head_text(path).strip():
+        what = "holds no text (only blank lines, or an empty gzip stream)"
+    else:
+        return
+    raise IngestError(
+        f"file {what}; point --logs/--metrics at a file with data, or at its folder "
+        "(empty files in a folder are listed and skipped)",
+        path=path,
+    )
 
 
 def _glob(pattern: str) -> list[Path]:

@@ -49,9 +49,11 @@ from rca._schema import FILE_QUALITY, REQUESTS, empty, validate
 from rca.ingest._derive import derive
 from rca.ingest._detect import inspect, unrecognised_error
 from rca.ingest._files import (
+    FileKey,
     LineChunk,
     PathsLike,
     expand,
+    file_key,
     is_gzip,
     is_parquet,
     iter_line_chunks,
@@ -284,10 +286,17 @@ def _inputs(paths: PathsLike) -> list[_Input]:
     if not items:
         expand(items)  # raises the "no input paths given" error
     explicit: dict[Path, bool] = {}
+    named_as: dict[FileKey, Path] = {}  # one file reached by two arguments is read once
     for item in items:
         named = Path(os.fspath(item)).is_file()
         for path in expand(item):
-            explicit[path] = explicit.get(path, False) or named
+            key = file_key(path)
+            # The smallest path names it, so argument order cannot change the output.
+            first = named_as.setdefault(key, path)
+            if str(path) < str(first):
+                explicit[path] = explicit.pop(first)
+                named_as[key] = first = path
+            explicit[first] = explicit.get(first, False) or named
     # Sorted by path so that the output never depends on argument or scheduling order.
     return [_Input(p, explicit[p]) for p in sorted(explicit, key=str)]
 

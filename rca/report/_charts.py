@@ -5,8 +5,9 @@ and draws it with vega-embed, whose JavaScript (Vega, Vega-Lite, vega-embed) is 
 from ``vl_convert``'s bundle, so the page loads nothing from the network. The notebook
 display renders the timeline to static SVG instead (no scripts needed in Jupyter).
 
-Log text never reaches a chart: titles, legends and tooltips carry only times and
-numbers (labels are written by the HTML template, autoescaped). The JSON is escaped for
+Log text reaches a chart only in a cause chart's description (its alternative text, with
+control and bidi characters made visible); titles, legends and tooltips carry only times,
+numbers and metric names. The JSON is escaped for
 a script element anyway (:func:`script_json`), so no string can close the tag.
 """
 
@@ -16,13 +17,14 @@ import functools
 import json
 import math
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import polars as pl
 
 from rca._result import Result
-from rca.report._summary import fmt_ts, symptom_name
+from rca._text import terminal_safe
+from rca.report._summary import fmt_duration, fmt_ts, symptom_name
 
 #: Colours, chosen to stay distinguishable for the common colour-vision deficiencies.
 SYMPTOM_COLOR = "#c0392b"
@@ -121,10 +123,12 @@ def _episode_rows(result: Result) -> list[dict[str, Any]]:
     ]
 
 
-#: 24-hour UTC tick labels; the date appears at midnight (and on the first tick).
+#: 24-hour UTC tick labels; the first tick and each midnight carry the date on a second
+#: line, so a reader always knows which day a time is on (also after zooming in).
 _TIME_LABELS = (
-    "utchours(datum.value) == 0 && utcminutes(datum.value) == 0"
-    " ? utcFormat(datum.value, '%b %d') : utcFormat(datum.value, '%H:%M')"
+    "datum.index == 0 || (utchours(datum.value) == 0 && utcminutes(datum.value) == 0)"
+    " ? [utcFormat(datum.value, '%H:%M'), utcFormat(datum.value, '%b %d')]"
+    " : utcFormat(datum.value, '%H:%M')"
 )
 
 
@@ -184,7 +188,11 @@ def timeline_spec(
         .mark_area(color=REQUESTS_COLOR, opacity=0.45, interpolate="step-after")
         .encode(
             x=_utc_x(),
-            y=alt.Y("requests:Q", title="requests per bucket", axis=alt.Axis(orient="right")),
+            y=alt.Y(
+                "requests:Q",
+                title=f"requests per {_bucket_words(result)}",
+                axis=alt.Axis(orient="right", format="~s"),
+            ),
         )
     )
     rate = (
@@ -234,6 +242,10 @@ def timeline_spec(
         .configure_view(stroke=None)
     )
     return _to_dict(chart)
+
+
+def _bucket_words(result: Result) -> str:
+    return fmt_duration(timedelta(seconds=result.bucket_seconds))
 
 
 def timeline_alt(result: Result) -> str:
@@ -335,10 +347,14 @@ def _axis_title(cause: dict[str, Any]) -> str:
 
 
 def cause_alt(result: Result, rank: int) -> str:
-    """Alternative text for a cause chart (plain text; the template escapes it)."""
+    """Alternative text for a cause chart (plain text; the template escapes it).
+
+    It is also the chart's Vega ``description``, so the label's control and bidi
+    characters are made visible here, once for both.
+    """
     cause = result.causes.filter(pl.col("rank") == rank).row(0, named=True)
     return (
-        f"Cause #{rank}, {cause['label']}: its series (solid blue line, left axis) over the "
+        f"Cause #{rank}, {terminal_safe(cause['label'])}: its series (solid blue line, left axis) over the "
         f"{symptom_name(result)} (dashed red line, right axis), with the "
         f"{result.episodes.height} episode(s) shaded."
     )

@@ -31,7 +31,6 @@ from rca.report._summary import (
     episode_rows,
     fmt_bytes,
     fmt_duration,
-    fmt_num,
     fmt_pct,
     fmt_span,
     fmt_ts,
@@ -39,6 +38,9 @@ from rca.report._summary import (
     symptom_name,
     verdict,
 )
+
+#: rca._analyze's note of the run time: it varies between runs, so it joins the timestamp.
+_TIMING_NOTE = "analysis took "
 
 #: The notebook display shows at most this many causes and episodes.
 NOTEBOOK_CAUSES = 5
@@ -87,6 +89,43 @@ def _kind_text(kind: str) -> str:
     return kind.replace("_", " ")
 
 
+def _t(text: str) -> str:
+    """Log text for the page: control and bidi characters made visible (Jinja2 escapes it).
+
+    Escaping stops markup, not a U+202E that reverses what follows it on screen; shown as
+    ``\\u202e`` it cannot disguise a path or a user agent. The templates also wrap such
+    fields in ``<bdi>``, so legitimate right-to-left text cannot reorder its neighbours.
+    """
+    return terminal_safe(text)
+
+
+# Sentinels around data inside verdict sentences: terminal_safe escapes them in the data,
+# so they cannot be forged, and they become <bdi>...</bdi> after the sentence is escaped.
+_OPEN, _CLOSE = "\x00", "\x01"
+
+
+def _isolated(text: str) -> str:
+    return _OPEN + terminal_safe(text) + _CLOSE
+
+
+def _sentence_html(sentence: str) -> Markup:
+    """Escape a whole sentence (the tool's words and the data alike), then isolate the data."""
+    import html
+
+    escaped = html.escape(sentence, quote=True)
+    return Markup(escaped.replace(_OPEN, "<bdi>").replace(_CLOSE, "</bdi>"))
+
+
+def _verdict_html(result: Result) -> dict[str, Any]:
+    v = verdict(result, esc=_isolated)
+    return {
+        "headline": _sentence_html(v.headline),
+        "cause": _sentence_html(v.cause) if v.cause else None,
+        "ruled_out": [_sentence_html(item) for item in v.ruled_out_items],
+        "checked": [_sentence_html(item) for item in v.checked],
+    }
+
+
 def _cause_facts(row: dict[str, Any]) -> list[tuple[str, str]]:
     facts: list[tuple[str, str]] = []
     if row["kind"] == "metric" and row["metric"]:
@@ -109,18 +148,23 @@ def _causes(result: Result, limit: int | None = None) -> list[dict[str, Any]]:
             {
                 "rank": row["rank"],
                 "kind_text": _kind_text(row["kind"]),
-                "label": row["label"],
+                "label": _t(row["label"]),
                 "score_text": f"{row['score']:.2f}",
-                "facts": _cause_facts(row),
-                "evidence": list(row["evidence"] or []),
+                "facts": [(_t(k), _t(v)) for k, v in _cause_facts(row)],
+                "evidence": [_t(e) for e in row["evidence"] or []],
                 "features": [
-                    (f["name"].replace("_", " "), fmt_num(f["value"]))
+                    (f["name"].replace("_", " "), _feature_value(f["value"]))
                     for f in row["features"] or []
                 ],
-                "alt": _charts.cause_alt(result, row["rank"]),
+                "alt": _t(_charts.cause_alt(result, row["rank"])),
             }
         )
     return out
+
+
+def _feature_value(x: float | None) -> str:
+    # Features lie in [0, 1]: two decimals read at a glance and keep the row short.
+    return "–" if x is None or x != x else f"{x:.2f}"
 
 
 def _episodes(result: Result, limit: int | None = None) -> list[dict[str, Any]]:
@@ -165,32 +209,46 @@ def _quality(result: Result) -> list[tuple[str, str]]:
     return rows
 
 
-def _files(result: Result) -> list[dict[str, Any]]:
+def _files(result: Result) -> dict[str, Any]:
+    """The per-file table, compact: names under their common folder, problems in words."""
+    import os
+
+    rows = list(result.data_quality.iter_rows(named=True))
+    sources = [str(r["source"]) for r in rows if r["source"]]
+    try:
+        common = os.path.commonpath(sources) if len(sources) > 1 else ""
+    except ValueError:  # absolute and relative paths mixed
+        common = ""
     out = []
-    for row in result.data_quality.iter_rows(named=True):
+    for row in rows:
+        source = str(row["source"] or "")
+        short = os.path.relpath(source, common) if common else source
+        problems = [
+            f"{row[k]:,} {label}"
+            for k, label in (
+                ("invalid_utf8", "lines with invalid UTF-8"),
+                ("out_of_order", "out of order"),
+            )
+            if row[k]
+        ]
         out.append(
             {
                 "input": row["input"],
-                "source": row["source"],
-                "format": row["format"],
+                "source": _t(source),
+                "short": _t(short),
+                "format": _t(str(row["format"] or "–")),
                 "bytes": fmt_bytes(row["bytes"]),
                 **{
                     k: f"{row[k]:,}" if row[k] is not None else "–"
-                    for k in (
-                        "lines",
-                        "records",
-                        "malformed",
-                        "other",
-                        "invalid_utf8",
-                        "out_of_order",
-                    )
+                    for k in ("lines", "records", "malformed", "other")
                 },
+                "problems": ", ".join(problems),
                 # Verbatim but with control characters visible (a sample may hold ANSI
                 # escapes or NULs); Jinja2 escapes the markup.
                 "samples": [terminal_safe(s) for s in (row["samples"] or [])],
             }
         )
-    return out
+    return {"common": _t(common), "rows": out}
 
 
 def _segments(result: Result) -> list[dict[str, str]]:
@@ -198,7 +256,7 @@ def _segments(result: Result) -> list[dict[str, str]]:
     for row in result.segments.iter_rows(named=True):
         out.append(
             {
-                "label": segment_text(row["segment"]) or row["label"],
+                "label": _t(segment_text(row["segment"]) or row["label"]),
                 "requests": f"{row['requests']:,}",
                 "failures": f"{row['failures']:,}",
                 "failure_rate": fmt_pct(row["failure_rate"]),
@@ -217,9 +275,10 @@ def _bucket_text(result: Result) -> str:
 def _common(result: Result) -> dict[str, Any]:
     return {
         "window": fmt_span(*result.window),
-        "verdict": verdict(result),
+        "verdict": _verdict_html(result),
         "has_episodes": result.episodes.height > 0,
         "symptom": symptom_name(result),
+        "bucket_short": _bucket_text(result),
         "timeline_alt": _charts.timeline_alt(result),
         "version": result.provenance.version,
     }
@@ -243,6 +302,9 @@ def render_html(result: Result) -> str:
     ]
     prov = result.provenance
     eps = result.episodes
+    files = _files(result)
+    timing = [n for n in result.diagnostics.notes if n.startswith(_TIMING_NOTE)]
+    notes = [n for n in result.diagnostics.notes if not n.startswith(_TIMING_NOTE)]
     subtitle = (
         f"{eps.height} failure episode(s) · {result.causes.height} ranked cause(s) · "
         f"{result.ruled_out.height} ruled out · {_bucket_text(result)} buckets · rca {prov.version}"
@@ -259,18 +321,23 @@ def render_html(result: Result) -> str:
         "episodes": _episodes(result),
         "segments": _segments(result),
         "ruled_out": [
-            {"kind_text": _kind_text(r["kind"]), "label": r["label"], "reason": r["reason"]}
+            {"kind_text": _kind_text(r["kind"]), "label": _t(r["label"]), "reason": _t(r["reason"])}
             for r in result.ruled_out.iter_rows(named=True)
         ],
         "quality": _quality(result),
-        "files": _files(result),
-        "notes": list(result.diagnostics.notes),
-        "command": prov.command,
-        "parameters": list(prov.parameters),
-        "inputs": [(name, fmt_bytes(size), f"{size:,}") for name, size in prov.inputs],
+        "files": files,
+        "notes": [_t(n) for n in notes],
+        "command": _t(prov.command),
+        # Empty parameters (no --since given) are left out: they say nothing.
+        "parameters": [(_t(k), _t(v)) for k, v in prov.parameters if v != ""],
+        "inputs": [(_t(name), fmt_bytes(size)) for name, size in prov.inputs],
+        "inputs_total": fmt_bytes(sum(size for _, size in prov.inputs)),
         "window_iso": f"{iso(result.window[0])} – {iso(result.window[1])}",
         "bucket": f"{_bucket_text(result)} ({result.bucket_seconds} s)",
-        "generated_at": fmt_ts(prov.generated_at) if prov.generated_at else "–",
+        # The one line allowed to differ between runs holds both varying facts: when,
+        # and how long the analysis took (a note from the engine).
+        "generated_at": (fmt_ts(prov.generated_at) if prov.generated_at else "–")
+        + "".join(f", {n}" for n in timing),
         "table_id": None,
     }
     html: str = _environment().get_template("report.html").render(context)

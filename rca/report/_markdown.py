@@ -50,6 +50,11 @@ def render_markdown(result: Result) -> str:
     lines += [s + "  " for s in v.sentences()]
     lines[-1] = lines[-1].rstrip()
     lines.append("")
+    if v.checked:
+        # "Nothing found" is only worth as much as what was looked at.
+        lines += ["What was checked:", ""]
+        lines += [f"- {item}" for item in v.checked]
+        lines.append("")
 
     causes = result.causes.sort("rank")
     if causes.height:

@@ -62,7 +62,7 @@ def fmt_duration(delta: timedelta) -> str:
     if hours < 24:
         return f"{hours} h {minutes:02d} min"
     days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h"
+    return f"{days} d {hours} h" if hours else f"{days} d"
 
 
 def fmt_pct(x: float | None) -> str:
@@ -151,11 +151,18 @@ class Verdict:
         The most likely cause and its strongest evidence, or ``None``.
     ruled_out
         One sentence naming what was ruled out and why, or ``None``.
+    ruled_out_items
+        The same, one ``suspects — reason`` item per reason, for renderers that list them.
+    checked
+        When no episode was found: what was looked at (window, requests, failures, the
+        largest excursion), so "nothing found" can be judged rather than taken on trust.
     """
 
     headline: str
     cause: str | None
     ruled_out: str | None
+    ruled_out_items: tuple[str, ...] = ()
+    checked: tuple[str, ...] = ()
 
     def sentences(self) -> list[str]:
         """The non-empty parts, in reading order."""
@@ -186,8 +193,8 @@ def verdict(result: Result, esc: Callable[[str], str] = str) -> Verdict:
         rate = _overall_rate(result)
         level = f" (overall {fmt_pct(rate)} of requests failed)" if rate is not None else ""
         headline = (
-            f"No failure episode found in {window}: the {symptom} stayed at its baseline"
-            f"{level}, checked in {bucket} buckets."
+            f"No failure episode found in {window}: the {symptom} did not rise above its "
+            f"baseline for long enough to count{level}, checked in {bucket} buckets."
         )
     else:
         first, last = eps["start"].min(), eps["end"].max()
@@ -209,9 +216,23 @@ def verdict(result: Result, esc: Callable[[str], str] = str) -> Verdict:
         top = result.causes.sort("rank").row(0, named=True)
         evidence = list(top["evidence"] or [])
         because = f" Evidence: {esc(evidence[0].rstrip('.'))}." if evidence else ""
+        # A runner-up that scores about the same is named: a reader should not stop at
+        # one load balancer when its twin saturated too.
+        ties = [
+            r
+            for r in result.causes.sort("rank").iter_rows(named=True)
+            if r["rank"] != top["rank"] and r["score"] >= top["score"] - 0.05
+        ]
+        also = (
+            f" About as likely: {', '.join(esc(r['label']) for r in ties[:2])}"
+            f"{f' and {len(ties) - 2} more' if len(ties) > 2 else ''}"
+            f" (score {ties[0]['score']:.2f})."
+            if ties
+            else ""
+        )
         cause = (
             f"Most likely cause: {esc(top['label'])} ({top['kind'].replace('_', ' ')}, "
-            f"score {top['score']:.2f}).{because}"
+            f"score {top['score']:.2f}).{because}{also}"
         )
     elif eps.height:
         cause = "No candidate cause explained the episodes; see the data quality section."
@@ -231,7 +252,145 @@ def verdict(result: Result, esc: Callable[[str], str] = str) -> Verdict:
         more = sum(len(v) for v in list(by_reason.values())[3:])
         tail = f"; and {more} more" if more > 0 else ""
         ruled = f"Ruled out: {'; '.join(parts)}{tail}."
-    return Verdict(headline=headline, cause=cause, ruled_out=ruled)
+        items = parts + ([f"{more} more suspect(s), listed below"] if more > 0 else [])
+    else:
+        items = []
+    return Verdict(
+        headline=headline,
+        cause=cause,
+        ruled_out=ruled,
+        ruled_out_items=tuple(items),
+        checked=tuple(checked(result, esc)) if eps.height == 0 else (),
+    )
+
+
+#: Stretch lengths scanned for the largest excursion when no episode was found.
+EXCURSION_SPANS = tuple(timedelta(minutes=m) for m in (15, 30, 60, 120, 240, 480))
+
+
+@dataclass(frozen=True)
+class Excursion:
+    """The stretch of the timeline whose failures most exceeded the overall rate."""
+
+    start: datetime
+    end: datetime
+    requests: int
+    failures: int
+    rate: float
+    rest_rate: float | None  # failure rate over the rest of the window
+
+
+def largest_excursion(result: Result) -> Excursion | None:
+    """The stretch whose failure count stands out most from the window's overall rate.
+
+    Stretches of 15 minutes to 8 hours (at most half the window) are scored by how many
+    binomial standard deviations their failures lie above what the overall rate predicts,
+    so a short burst and a long, shallow rise compete fairly, and three failures among ten
+    requests in a quiet minute do not outrank a sustained rise. ``None`` when nothing
+    failed.
+
+    Examples
+    --------
+    >>> largest_excursion(result).rate  # doctest: +SKIP
+    0.0187
+    """
+    import numpy as np
+
+    tl = result.timeline.sort("ts")
+    req = tl["requests"].fill_null(0).to_numpy().astype(float)
+    fail = tl["failures"].fill_null(0).to_numpy().astype(float)
+    total_req, total_fail = req.sum(), fail.sum()
+    if total_req <= 0 or total_fail <= 0 or total_fail >= total_req:
+        return None
+    p = total_fail / total_req
+    creq = np.concatenate([[0.0], np.cumsum(req)])
+    cfail = np.concatenate([[0.0], np.cumsum(fail)])
+    best: tuple[float, int, int] | None = None  # (z, first bucket, width)
+    for span in EXCURSION_SPANS:
+        width = round(span.total_seconds() / max(result.bucket_seconds, 1))
+        if width < 1 or 2 * width > len(req):
+            continue
+        n = creq[width:] - creq[:-width]
+        f = cfail[width:] - cfail[:-width]
+        z = (f - n * p) / np.sqrt(np.maximum(n * p * (1 - p), 1e-12))
+        z = np.where(n > 0, z, -np.inf)
+        i = int(np.argmax(z))  # the first maximum: deterministic
+        if best is None or z[i] > best[0]:
+            best = (float(z[i]), i, width)
+    if best is None or best[0] <= 0:
+        return None
+    _, i, width = best
+    n_req = int(creq[i + width] - creq[i])
+    n_fail = int(cfail[i + width] - cfail[i])
+    rest_req = total_req - n_req
+    ts = tl["ts"]
+    return Excursion(
+        start=ts[i],
+        end=ts[i + width - 1] + timedelta(seconds=result.bucket_seconds),
+        requests=n_req,
+        failures=n_fail,
+        rate=n_fail / n_req,
+        rest_rate=float((total_fail - n_fail) / rest_req) if rest_req > 0 else None,
+    )
+
+
+def checked(result: Result, esc: Callable[[str], str] = str) -> list[str]:
+    """What a run with no episode looked at: window, traffic, failures, the worst stretch.
+
+    An empty report reads as "the tool did nothing"; these sentences let the reader judge
+    the "no incident" verdict, and say what to try when they expected one.
+    """
+    start, end = result.window
+    buckets = result.timeline.height
+    bucket = fmt_duration(timedelta(seconds=result.bucket_seconds))
+    totals = data_quality_totals(result)
+    out = [
+        f"Window: {fmt_span(start, end)} ({fmt_duration(end - start)}), "
+        f"{buckets:,} buckets of {bucket}."
+    ]
+    if totals["log_files"]:
+        failures = int(result.timeline["failures"].sum()) if buckets else 0
+        requests = int(result.timeline["requests"].sum()) if buckets else 0
+        rate = fmt_pct(failures / requests) if requests else "–"
+        out.append(
+            f"Requests: {requests:,} from {totals['lines']:,} log lines in "
+            f"{totals['log_files']} file(s); {failures:,} failed ({rate})."
+        )
+    if result.diagnostics.metric_series:
+        out.append(f"Metrics: {result.diagnostics.metric_series:,} series checked.")
+    symptom = symptom_name(result)
+    exc = largest_excursion(result) if symptom == "failure rate" else None
+    if exc is not None:
+        rest = (
+            f" against {fmt_pct(exc.rest_rate)} in the rest of the window"
+            if exc.rest_rate is not None
+            else ""
+        )
+        ratio = (
+            f" ({exc.rate / exc.rest_rate:.1f}×)"
+            if exc.rest_rate and exc.rate > exc.rest_rate
+            else ""
+        )
+        out.append(
+            f"Largest excursion: {fmt_span(exc.start, exc.end)}, {exc.failures:,} of "
+            f"{exc.requests:,} requests failed ({fmt_pct(exc.rate)}){rest}{ratio}; the "
+            "episode detector did not flag it as abnormal."
+        )
+    elif symptom != "failure rate" and buckets:
+        values = result.timeline["symptom"].drop_nulls().drop_nans()
+        if values.len():
+            peak = result.timeline.sort(
+                "symptom", descending=True, nulls_last=True, maintain_order=True
+            ).row(0, named=True)
+            out.append(
+                f"Largest value of {esc(symptom)}: {fmt_num(peak['symptom'])} at "
+                f"{fmt_ts(peak['ts'])} (median {fmt_num(values.median())}); not flagged as abnormal."  # type: ignore[arg-type]
+            )
+    out.append(
+        "Expected an incident? Narrow the window around it (--since/--until), widen the "
+        "buckets (--bucket 5m), or say what counts as a failure (--failure)."
+    )
+    return out
 
 
 def _overall_rate(result: Result) -> float | None:

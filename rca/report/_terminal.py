@@ -112,14 +112,24 @@ def print_summary(result: Result, console: Any, written: Sequence[tuple[str, str
     >>> print_summary(result, Console(), [("HTML report", "report.html")])  # doctest: +SKIP
     """
     from rich import box
+    from rich.console import Group
     from rich.panel import Panel
     from rich.table import Table
 
     v = verdict(result, esc=terminal_safe)
     style = "red" if result.episodes.height else "green"
+    body: list[Any] = [_text("\n".join(v.sentences()))]
+    if v.checked:
+        # "Nothing found" is only worth as much as what was looked at.
+        checked = Table.grid(padding=(0, 1))
+        checked.add_column(no_wrap=True)
+        checked.add_column(overflow="fold")
+        for item in v.checked:
+            checked.add_row(" •", _text(item))
+        body += [_text("What was checked:"), checked]
     console.print(
         Panel(
-            _text("\n".join(v.sentences())),
+            Group(*body),
             title=_text(f"rca: {fmt_span(*result.window)}", "bold"),
             border_style=style,
             expand=True,
@@ -180,7 +190,7 @@ def print_summary(result: Result, console: Any, written: Sequence[tuple[str, str
     for kind, path in written:
         line = _text(f"{kind}: ", "bold")
         line.append_text(_text(path))
-        console.print(line)
+        console.print(line, soft_wrap=True)
 
 
 def print_demo_row(
@@ -199,5 +209,5 @@ def print_demo_row(
     if truth:
         console.print(_text(f"  truth: {truth}", "dim"))
     if written:
-        # soft_wrap: a path broken across lines can no longer be copied or clicked.
+        # Not wrapped: a path broken over two lines cannot be copied.
         console.print(_text("  wrote " + ", ".join(path for _, path in written)), soft_wrap=True)

@@ -111,7 +111,32 @@ USER_AGENTS = [
     ("cri-o/1.25.1 go/go1.19.9 os/linux arch/amd64", "cri-o", "1.25.1", "linux", None),
     ("buildkit/v0.11", "buildkit", "0.11", None, None),
     ("skopeo/1.13.3", "skopeo", "1.13.3", None, None),
-    ("containers/5.24.2 (github.com/containers/image)", "podman", "5.24.2", None, None),
+    # containers/image's default agent: skopeo, cri-o, buildah or podman; the library, not a tool.
+    ("containers/5.24.2 (github.com/containers/image)", "containers", "5.24.2", None, None),
+    ("libpod/4.7.2", "podman", "4.7.2", None, None),
+    ("Libpod/3.4.4 (linux)", "podman", "3.4.4", "linux", None),
+    ("skopeo/1.14.0 (github.com/containers/image)", "skopeo", "1.14.0", None, None),
+    (
+        "docker/20.10.17 go/go1.17.11 git-commit/a89b842 kernel/4.18.0-477.13.1.el8_8.x86_64 os/linux arch/amd64 UpstreamClient(Docker-Client/20.10.17 \\(linux\\))",
+        "docker",
+        "20.10.17",
+        "linux",
+        "el8",  # RHEL 8.8's stream, one segment with the rest of el8
+    ),
+    (
+        "docker/24.0.5 go/go1.20.6 kernel/5.14.0-284.11.1.el9_2.x86_64 os/linux arch/amd64",
+        "docker",
+        "24.0.5",
+        "linux",
+        "el9",
+    ),
+    (
+        "docker/20.10.7 go/go1.13.15 kernel/5.4.17-2136.307.3.1.el8uek.x86_64 os/linux",
+        "docker",
+        "20.10.7",
+        "linux",
+        "el8uek",  # Oracle's Unbreakable kernel is its own flavour
+    ),
     ("curl/7.68.0", "curl", "7.68.0", None, None),
     (
         "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",

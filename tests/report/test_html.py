@@ -79,10 +79,31 @@ def test_report_has_every_section_with_headings(incident_result: Result) -> None
 
 
 def test_verdict_names_failure_time_cause_and_ruled_out(incident_result: Result) -> None:
-    text = " ".join(_parse(render_html(incident_result)).text)
+    # Text as a reader sees it: data inside <bdi> flows with the sentence around it.
+    text = " ".join("".join(_parse(render_html(incident_result)).text).split())
     assert "3 failure episodes between 2021-04-01 08:30 and 15:50 UTC" in text
     assert "Most likely cause: lb_cpu_utilization{instance=lb-2} near saturation" in text
     assert "Ruled out: coredns_request_duration_seconds p99" in text
+
+
+def test_log_fields_cannot_reorder_the_page_with_bidi_controls(incident_result: Result) -> None:
+    """Autoescape does not stop U+202E from reversing text on screen: the report shows it
+    as a visible escape, and isolates log fields in <bdi>."""
+    rlo = "evil\u202egpj.exe\u2066x\u2069\u200b"
+    ruled = incident_result.ruled_out.with_columns(
+        pl.lit(rlo).alias("label"), pl.lit(f"because {rlo}").alias("reason")
+    )
+    causes = incident_result.causes.with_columns(
+        pl.when(pl.col("rank") == 1).then(pl.lit(rlo)).otherwise(pl.col("label")).alias("label")
+    )
+    html = render_html(replace(incident_result, ruled_out=ruled, causes=causes))
+    for c in ("\u202e", "\u2066", "\u2069", "\u200b"):
+        assert c not in html
+    page = _parse(html)
+    text = "".join(page.text)
+    assert "evil\\u202egpj.exe\\u2066x\\u2069\\u200b" in text
+    # The verdict, the cause heading and the ruled-out table isolate the field.
+    assert html.count("<bdi>evil\\u202egpj.exe") >= 4
 
 
 def test_hostile_strings_are_text_never_markup(incident_result: Result) -> None:
@@ -203,3 +224,10 @@ def test_metric_symptom_is_the_timeline_line(incident_result: Result) -> None:
         spec
     ) and '"title": "lb_cpu_utilization"' in json.dumps(spec)
     assert "lb_cpu_utilization (left axis)" in render_html(chosen)
+
+
+def test_no_incident_report_says_what_was_checked(quiet_result: Result) -> None:
+    page = _parse(render_html(quiet_result))
+    text = " ".join("".join(page.text).split())
+    assert "What was checked:" in text and "Largest excursion:" in text
+    assert "Requests: 135,390 from 135,402 log lines" in text

@@ -50,6 +50,7 @@ def test_quiet_day_summary(quiet_result: Result) -> None:
     print_summary(quiet_result, console)
     text = buf.getvalue()
     assert "No failure episode found" in text and "Top causes" not in text
+    assert "What was checked:" in text and "Window: 2021-04-01 06:00–18:00 UTC" in text
 
 
 def test_rich_progress_is_thread_safe_and_completes_stages() -> None:
