@@ -162,6 +162,14 @@ def ingest(logs: tuple[str, ...], output: str, fmt: str, quiet: bool) -> None:
 @click.option("--hours", type=float, default=None, help="Length of the simulated window.")
 @click.option("--rate", type=float, default=None, help="Mean requests per second.")
 @click.option("--gzip", "compress", is_flag=True, help="Gzip the log files.")
+@click.option(
+    "--clock-skew",
+    type=float,
+    default=None,
+    metavar="SECONDS",
+    help="How far the metrics' clock runs ahead of the logs' (negative: behind); "
+    "default: random within +-30 s.",
+)
 @click.option("--list", "list_", is_flag=True, help="List the scenarios and exit.")
 def simulate(
     scenario: str | None,
@@ -172,6 +180,7 @@ def simulate(
     hours: float | None,
     rate: float | None,
     compress: bool,
+    clock_skew: float | None,
     list_: bool,
 ) -> None:
     """Write an incident scenario's logs, metrics and truth.json, for measuring accuracy.
@@ -181,6 +190,7 @@ def simulate(
       rca simulate --list
       rca simulate lb_cpu_saturation -o /tmp/lb --seed 3 --log-format nginx_timing
       rca analyze --logs /tmp/lb/logs --metrics /tmp/lb/metrics
+      rca simulate storage_latency -o /tmp/skewed --clock-skew 300   # metrics 5 min late
     """
     from rca.simulate import SCENARIOS
     from rca.simulate import simulate as run
@@ -202,6 +212,7 @@ def simulate(
         hours=hours,
         rate=rate,
         compress=compress,
+        clock_skew=clock_skew,
     )
     click.echo(f"wrote {scenario} (seed {seed}) to {output}: {truth['summary']}")
 
