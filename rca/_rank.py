@@ -283,9 +283,11 @@ def sentences(s: Scored, ctx: Context) -> list[str]:
             f"{what}{word} {_num(ev.threshold)} in {ev.n_covered} of {n_ep} episodes; "
             f"{_pct(ev.calm_above_share)} of calm buckets reached that level"
         )
+    # A flat calm level (an idle gauge) gives z in the billions: say so instead.
+    spread = f"robust z {ev.z:.1f}" if abs(ev.z) < 1000 else "the calm level is flat"
     out.append(
         f"median {_num(ev.episode_level)} in episodes versus {_num(ev.calm_level)} when calm "
-        f"(robust z {ev.z:.1f})"
+        f"({spread})"
     )
     lead = ev.median_lead_s
     if lead is not None:
