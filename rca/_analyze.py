@@ -299,36 +299,18 @@ def analyze(
 def _request_candidates(
     flagged: pl.LazyFrame, ctx: Context, start_s: float, n: int
 ) -> tuple[list[Candidate], pl.DataFrame]:
-    """Segments, heavy clients and log patterns, from one slim projection of the requests."""
+    """Segments, heavy clients and log patterns, from two streaming reads of the requests:
+    one for the counts they are chosen from, one for the chosen ones' series."""
     from rca.candidates._clients import client_candidates
     from rca.candidates._patterns import pattern_candidates
-    from rca.candidates._segments import SEGMENT_DIMS, segment_candidates
+    from rca.candidates._requests import count_requests, fill_series, request_view
+    from rca.candidates._segments import segment_candidates
 
-    schema = flagged.collect_schema()
-    cols = [
-        c for c in (*SEGMENT_DIMS, "client_ip", "client_prefix", "error_message") if c in schema
-    ]
-    slim = (
-        flagged.select(
-            ((pl.col("ts").dt.epoch("us") / 1e6 - start_s) // ctx.bucket_seconds)
-            .cast(pl.Int32)
-            .alias("_i"),
-            "failed",
-            *[pl.col(c).cast(pl.String) for c in cols],
-        )
-        .filter((pl.col("_i") >= 0) & (pl.col("_i") < n))
-        .collect()
-    )
-    epid = np.full(ctx.n, -1, dtype=np.int32)
-    for k, (s, e) in enumerate(ctx.episodes):
-        epid[s:e] = k
-    idx = slim["_i"]
-    slim = slim.with_columns(
-        pl.Series("_epid", epid).gather(idx).alias("_epid"),
-        pl.Series("_ep", epid >= 0).gather(idx).alias("_ep"),
-    )
-    seg_cands, segments = segment_candidates(slim, ctx)
-    return [*seg_cands, *client_candidates(slim, ctx), *pattern_candidates(slim, ctx)], segments
+    view = request_view(flagged, ctx, start_s)
+    counts = count_requests(view)
+    seg_cands, segments = segment_candidates(counts, ctx)
+    pending = [*seg_cands, *client_candidates(counts, ctx), *pattern_candidates(counts, ctx)]
+    return fill_series(view, pending, n), segments
 
 
 def _value_episodes(
