@@ -8,6 +8,8 @@ candidate builders that need per-request attributes read one slim projection of 
 
 from __future__ import annotations
 
+import json
+import tempfile
 import time as _time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -111,9 +113,45 @@ def analyze(
     >>> rca_result.episodes.height
     0
     """
+    # Logs given as files are streamed into a Parquet file in here, and every pass over
+    # the requests is a lazy scan run by the streaming engine, so memory follows the
+    # aggregates (DESIGN.md "Scale"), not the size of the logs.
+    with (
+        tempfile.TemporaryDirectory(prefix="rca-") as scratch,
+        pl.Config(engine_affinity="streaming"),
+    ):
+        return _analyze(
+            logs,
+            metrics,
+            symptom=symptom,
+            bucket=bucket,
+            failure=failure,
+            since=since,
+            until=until,
+            format=format,
+            progress=progress,
+            command=command,
+            scratch=Path(scratch),
+        )
+
+
+def _analyze(
+    logs: PathLike | Sequence[PathLike] | pl.LazyFrame | pl.DataFrame | None,
+    metrics: PathLike | Sequence[PathLike] | pl.DataFrame | None,
+    *,
+    symptom: str,
+    bucket: str | int | timedelta | None,
+    failure: str | None,
+    since: datetime | str | None,
+    until: datetime | str | None,
+    format: str,
+    progress: Progress,
+    command: str | None,
+    scratch: Path,
+) -> Result:
     started = _time.perf_counter()
     t_since, t_until = _when(since, "since"), _when(until, "until")
-    requests, log_quality = _load_logs(logs, format, progress)
+    requests, log_quality = _load_logs(logs, format, progress, scratch)
     metric_frame, metric_quality = _load_metrics(metrics, progress)
     if requests is None and metric_frame is None:
         raise ParameterError("nothing to analyse: give logs, metrics or both")
@@ -451,7 +489,9 @@ def _is_paths(value: Any) -> bool:
     return isinstance(value, Sequence) and all(isinstance(v, str | Path) for v in value)
 
 
-def _load_logs(logs: Any, fmt: str, progress: Progress) -> tuple[pl.LazyFrame | None, pl.DataFrame]:
+def _load_logs(
+    logs: Any, fmt: str, progress: Progress, scratch: Path
+) -> tuple[pl.LazyFrame | None, pl.DataFrame]:
     empty_q = pl.DataFrame(schema=FILE_QUALITY)
     if logs is None:
         return None, empty_q
@@ -485,11 +525,79 @@ def _load_logs(logs: Any, fmt: str, progress: Progress) -> tuple[pl.LazyFrame | 
         return lf, q
     if not _is_paths(logs):
         raise ParameterError(f"logs: expected paths or a requests frame, got {type(logs).__name__}")
-    from rca.ingest import parse_logs
-
     paths = [str(logs)] if isinstance(logs, str | Path) else [str(p) for p in logs]
-    parsed = parse_logs(paths, format=fmt, progress=progress)
-    return parsed.requests.lazy(), conform(parsed.quality, FILE_QUALITY)
+    return _scan_logs(paths, fmt, progress, scratch)
+
+
+def _scan_logs(
+    paths: list[str], fmt: str, progress: Progress, scratch: Path
+) -> tuple[pl.LazyFrame, pl.DataFrame]:
+    """The requests as a lazy Parquet scan, and the per-file quality frame.
+
+    Parquet written by ``rca ingest`` is scanned where it is (no parsing, no copy). Log
+    files are parsed once, with bounded memory, into a zstd Parquet file in ``scratch``
+    (``rca.ingest.write_parquet``, the machinery of ``rca ingest``); holding the requests
+    in memory instead cost several GB at a few million lines.
+    """
+    from rca.ingest import write_parquet
+    from rca.ingest._files import expand, is_parquet
+
+    files = sorted({f for p in paths for f in expand(p)}, key=str)
+    if files and all(is_parquet(f) for f in files):
+        quality = pl.concat([_parquet_quality(f) for f in files], how="vertical")
+        return pl.scan_parquet(files).select(list(REQUESTS)), quality
+    target = scratch / "requests.parquet"
+    quality = write_parquet(paths, target, format=fmt, progress=progress)
+    return pl.scan_parquet(target), conform(quality, FILE_QUALITY)
+
+
+def _parquet_quality(path: Path) -> pl.DataFrame:
+    """A requests Parquet file's quality rows, as ``rca ingest`` stored them; checks that
+    it is one."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from rca._errors import IngestError, SchemaError
+    from rca._schema import validate
+    from rca.ingest._logs import QUALITY_KEY
+
+    try:
+        validate(pl.DataFrame(schema=pl.read_parquet_schema(path)), REQUESTS, "requests Parquet")
+        meta = pq.ParquetFile(path).metadata
+    except SchemaError as exc:
+        raise IngestError(
+            f"is a Parquet file but not a requests frame written by 'rca ingest' ({exc}); "
+            "re-create it with rca ingest --logs ... -o FILE.parquet",
+            path=path,
+        ) from None
+    except (OSError, pa.ArrowException, pl.exceptions.PolarsError) as exc:
+        raise IngestError(
+            f"unreadable Parquet file ({exc}); re-create it with rca ingest", path=path
+        ) from None
+    raw = (meta.metadata or {}).get(QUALITY_KEY.encode())
+    if raw is not None:
+        try:
+            return pl.DataFrame(json.loads(raw), schema=FILE_QUALITY)
+        except (ValueError, TypeError, pl.exceptions.PolarsError):
+            pass  # unreadable metadata: count the rows instead
+    rows = meta.num_rows
+    return pl.DataFrame(
+        [
+            {
+                "source": str(path),
+                "format": "parquet",
+                "bytes": path.stat().st_size,
+                "lines": rows,
+                "records": rows,
+                "malformed": 0,
+                "other": 0,
+                "invalid_utf8": 0,
+                "out_of_order": 0,
+                "samples": [],
+            }
+        ],
+        schema=FILE_QUALITY,
+    )
 
 
 def _load_metrics(metrics: Any, progress: Progress) -> tuple[pl.DataFrame | None, pl.DataFrame]:
