@@ -554,33 +554,31 @@ def _scan_logs(
 def _parquet_quality(path: Path) -> pl.DataFrame:
     """A requests Parquet file's quality rows, as ``rca ingest`` stored them; checks that
     it is one."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     from rca._errors import IngestError, SchemaError
     from rca._schema import validate
     from rca.ingest._logs import QUALITY_KEY
 
+    # Polars reads the footer alone (importing pyarrow for it costs half a second).
     try:
         validate(pl.DataFrame(schema=pl.read_parquet_schema(path)), REQUESTS, "requests Parquet")
-        meta = pq.ParquetFile(path).metadata
+        meta = pl.read_parquet_metadata(path)
+        rows = pl.scan_parquet(path).select(pl.len()).collect().item()
     except SchemaError as exc:
         raise IngestError(
             f"is a Parquet file but not a requests frame written by 'rca ingest' ({exc}); "
             "re-create it with rca ingest --logs ... -o FILE.parquet",
             path=path,
         ) from None
-    except (OSError, pa.ArrowException, pl.exceptions.PolarsError) as exc:
+    except (OSError, pl.exceptions.PolarsError) as exc:
         raise IngestError(
             f"unreadable Parquet file ({exc}); re-create it with rca ingest", path=path
         ) from None
-    raw = (meta.metadata or {}).get(QUALITY_KEY.encode())
+    raw = meta.get(QUALITY_KEY)
     if raw is not None:
         try:
             return pl.DataFrame(json.loads(raw), schema=FILE_QUALITY)
         except (ValueError, TypeError, pl.exceptions.PolarsError):
             pass  # unreadable metadata: count the rows instead
-    rows = meta.num_rows
     return pl.DataFrame(
         [
             {

@@ -2,12 +2,12 @@
 
 Sits between the flagged requests frame (``rca._failure.with_failures``) and the segment,
 client and log-pattern candidates. The requests are never held row by row: the lazy
-frame (usually a Parquet scan) is read twice with the streaming engine, and each read
-returns aggregates whose size depends on the number of distinct attribute values, not on
+frame (usually a Parquet scan) is read a few times with the streaming engine, and each
+read returns aggregates whose size depends on the number of distinct attribute values, not on
 the number of requests (DESIGN.md "Scale"):
 
-1. :func:`count_requests`: counts per (segment dimensions x in an episode or not), per
-   (client x episode id) and per (error message x in an episode or not);
+1. :func:`count_requests`: counts per (segment dimensions x episode id), per (client x
+   episode id) and per (error message x in an episode or not);
 2. :func:`fill_series`: once the candidates are chosen from those counts, their requests
    (and failures) per bucket, all candidates in one ``group_by`` on the bucket index.
 
@@ -123,30 +123,42 @@ def request_view(flagged: pl.LazyFrame, ctx: Context, start_s: float) -> pl.Lazy
 
 
 def count_requests(view: pl.LazyFrame) -> RequestCounts:
-    """All the counts the candidates are chosen from, in one read of ``view``."""
+    """All the counts the candidates are chosen from, in three reads of ``view``.
+
+    The reads run one after the other: run together (``collect_all``) they neither share
+    the scan nor save time, and their buffers add up.
+    """
     schema = view.collect_schema()
     dims = [d for d in SEGMENT_DIMS if d in schema]
     n = pl.len().alias("_n")
     f = pl.col("failed").sum().alias("_f")
-    queries = [
-        view.group_by("_epid").agg(n, f),
-        view.group_by([*dims, "_ep"]).agg(n, f),
-    ]
-    clients = [d for d in CLIENT_DIMS if d in schema]
-    queries += [view.group_by(d, "_epid").agg(n, f) for d in clients]
-    has_errors = "error_message" in schema
-    if has_errors:
-        msg = pl.col("error_message")
-        queries.append(
-            view.filter(msg.is_not_null() & (msg != "")).group_by("error_message", "_ep").agg(n)
-        )
-    frames = pl.collect_all(queries, engine=_ENGINE)
-    return RequestCounts(
-        leaves=frames[1],
-        clients=dict(zip(clients, frames[2 : 2 + len(clients)], strict=True)),
-        errors=frames[-1] if has_errors else None,
-        episodes=frames[0],
+    # By episode id rather than in/out of an episode: the clients need the episodes'
+    # sizes, and this costs a few more leaves, not another read.
+    by_epid = view.group_by([*dims, "_epid"]).agg(n, f).collect(engine=_ENGINE)
+    episodes = by_epid.group_by("_epid").agg(pl.col("_n").sum(), pl.col("_f").sum())
+    leaves = (
+        by_epid.with_columns((pl.col("_epid") >= 0).alias("_ep"))
+        .group_by([*dims, "_ep"])
+        .agg(pl.col("_n").sum(), pl.col("_f").sum())
     )
+    clients: dict[str, pl.DataFrame] = {}
+    client_dims = [d for d in CLIENT_DIMS if d in schema]
+    if client_dims:
+        # A prefix is a function of the IP, so grouping by both costs no more rows than
+        # by the IP alone, and one read serves both.
+        both = view.group_by([*client_dims, "_epid"]).agg(n, f).collect(engine=_ENGINE)
+        for d in client_dims:
+            clients[d] = both.group_by(d, "_epid").agg(pl.col("_n").sum(), pl.col("_f").sum())
+    errors = None
+    if "error_message" in schema:
+        msg = pl.col("error_message")
+        errors = (
+            view.filter(msg.is_not_null() & (msg != ""))
+            .group_by("error_message", "_ep")
+            .agg(n)
+            .collect(engine=_ENGINE)
+        )
+    return RequestCounts(leaves=leaves, clients=clients, errors=errors, episodes=episodes)
 
 
 def fill_series(view: pl.LazyFrame, pending: list[Pending], n: int) -> list[Candidate]:
