@@ -2,8 +2,10 @@
 
 Data flow (DESIGN.md): requests (lazy) -> failure definition -> buckets -> episodes ->
 candidates (metric series, segments, heavy clients, log patterns) -> evidence -> one
-ranking + ruled-out suspects -> Result. The requests frame stays lazy until bucketing; the
-candidate builders that need per-request attributes read one slim projection of it.
+ranking + ruled-out suspects -> Result. The requests are never held in memory row by row:
+log files are parsed once into a scratch Parquet file, and every later step is a lazy
+streaming aggregation over it (bucketing, then the counts the request-side candidates are
+chosen from, in ``rca.candidates._requests``).
 """
 
 from __future__ import annotations
@@ -113,9 +115,10 @@ def analyze(
     >>> rca_result.episodes.height
     0
     """
-    # Logs given as files are streamed into a Parquet file in here, and every pass over
-    # the requests is a lazy scan run by the streaming engine, so memory follows the
-    # aggregates (DESIGN.md "Scale"), not the size of the logs.
+    # Logs given as files are streamed into a Parquet file in here (the temp folder, $TMPDIR;
+    # about a ninth of the logs' size), and every pass over the requests is a lazy scan run
+    # by the streaming engine, so memory follows the aggregates (DESIGN.md "Scale"), not the
+    # size of the logs.
     with (
         tempfile.TemporaryDirectory(prefix="rca-") as scratch,
         pl.Config(engine_affinity="streaming"),
