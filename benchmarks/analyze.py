@@ -26,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import Run, measure, record, table
 from ingest import HEADER, fmt_row, make_input
 
-RCA = [sys.executable, "-m", "rca"]
+# -P: the working directory must not shadow PYTHONPATH, which picks the checkout measured.
+RCA = [sys.executable, "-P", "-m", "rca"]
 FMT = "nginx_timing"
 HERE = Path(__file__).resolve().parents[1]
 
