@@ -1,7 +1,7 @@
 """Speed and peak memory of ``rca analyze``, from log files and from ``rca ingest`` Parquet.
 
     python benchmarks/analyze.py --work /tmp/w6                         # 1M and 4M nginx lines
-    python benchmarks/analyze.py --work /tmp/w6 --sizes 10000000         # issue 7's 10M-line file
+    python benchmarks/analyze.py --work /tmp/w6 --sizes 10000000 --section "analyze memory (10M)"
     python benchmarks/analyze.py --work /tmp/w6 --compare /path/to/older/checkout
     python benchmarks/analyze.py --quick                                 # tiny smoke run
 
@@ -11,7 +11,8 @@ Parquet, ``rca analyze`` end to end from the log file with the scenario's metric
 and ``rca analyze`` again from the Parquet file. With ``--compare TREE`` the two analyses
 are also run with ``TREE`` first on ``PYTHONPATH`` (an older checkout), interleaved with
 the current ones, so before/after figures come from the same run on the same files.
-Figures go to stdout and to the "analyze memory" section of benchmarks/RESULTS.md.
+Figures go to stdout and to the "analyze memory" section (``--section``) of
+benchmarks/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=None, help="folder for generated inputs")
     parser.add_argument("--compare", type=Path, default=None, help="older checkout to compare")
     parser.add_argument("--quick", action="store_true", help="tiny smoke run; records nothing")
+    parser.add_argument("--section", default="analyze memory", help="RESULTS.md section to write")
     args = parser.parse_args()
     sim = {"hours": 24.0, "rate": 3.0}
     if args.quick:
@@ -118,7 +120,7 @@ def main() -> None:
     if args.quick:
         print(body)
         return
-    record("analyze memory", body)
+    record(args.section, body)
 
 
 if __name__ == "__main__":
