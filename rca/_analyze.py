@@ -2,12 +2,16 @@
 
 Data flow (DESIGN.md): requests (lazy) -> failure definition -> buckets -> episodes ->
 candidates (metric series, segments, heavy clients, log patterns) -> evidence -> one
-ranking + ruled-out suspects -> Result. The requests frame stays lazy until bucketing; the
-candidate builders that need per-request attributes read one slim projection of it.
+ranking + ruled-out suspects -> Result. The requests are never held in memory row by row:
+log files are parsed once into a scratch Parquet file, and every later step is a lazy
+streaming aggregation over it (bucketing, then the counts the request-side candidates are
+chosen from, in ``rca.candidates._requests``).
 """
 
 from __future__ import annotations
 
+import json
+import tempfile
 import time as _time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -112,9 +116,46 @@ def analyze(
     >>> rca_result.episodes.height
     0
     """
+    # Logs given as files are streamed into a Parquet file in here (the temp folder, $TMPDIR;
+    # about a ninth of the logs' size), and every pass over the requests is a lazy scan run
+    # by the streaming engine, so memory follows the aggregates (DESIGN.md "Scale"), not the
+    # size of the logs.
+    with (
+        tempfile.TemporaryDirectory(prefix="rca-") as scratch,
+        pl.Config(engine_affinity="streaming"),
+    ):
+        return _analyze(
+            logs,
+            metrics,
+            symptom=symptom,
+            bucket=bucket,
+            failure=failure,
+            since=since,
+            until=until,
+            format=format,
+            progress=progress,
+            command=command,
+            scratch=Path(scratch),
+        )
+
+
+def _analyze(
+    logs: PathLike | Sequence[PathLike] | pl.LazyFrame | pl.DataFrame | None,
+    metrics: PathLike | Sequence[PathLike] | pl.DataFrame | None,
+    *,
+    symptom: str,
+    bucket: str | int | timedelta | None,
+    failure: str | None,
+    since: datetime | str | None,
+    until: datetime | str | None,
+    format: str,
+    progress: Progress,
+    command: str | None,
+    scratch: Path,
+) -> Result:
     started = _time.perf_counter()
     t_since, t_until = _when(since, "since"), _when(until, "until")
-    requests, log_quality = _load_logs(logs, format, progress)
+    requests, log_quality = _load_logs(logs, format, progress, scratch)
     metric_frame, metric_quality = _load_metrics(metrics, progress)
     if requests is None and metric_frame is None:
         raise ParameterError("nothing to analyse: give logs, metrics or both")
@@ -316,36 +357,18 @@ def analyze(
 def _request_candidates(
     flagged: pl.LazyFrame, ctx: Context, start_s: float, n: int
 ) -> tuple[list[Candidate], pl.DataFrame]:
-    """Segments, heavy clients and log patterns, from one slim projection of the requests."""
+    """Segments, heavy clients and log patterns, from two streaming reads of the requests:
+    one for the counts they are chosen from, one for the chosen ones' series."""
     from rca.candidates._clients import client_candidates
     from rca.candidates._patterns import pattern_candidates
-    from rca.candidates._segments import SEGMENT_DIMS, segment_candidates
+    from rca.candidates._requests import count_requests, fill_series, request_view
+    from rca.candidates._segments import segment_candidates
 
-    schema = flagged.collect_schema()
-    cols = [
-        c for c in (*SEGMENT_DIMS, "client_ip", "client_prefix", "error_message") if c in schema
-    ]
-    slim = (
-        flagged.select(
-            ((pl.col("ts").dt.epoch("us") / 1e6 - start_s) // ctx.bucket_seconds)
-            .cast(pl.Int32)
-            .alias("_i"),
-            "failed",
-            *[pl.col(c).cast(pl.String) for c in cols],
-        )
-        .filter((pl.col("_i") >= 0) & (pl.col("_i") < n))
-        .collect()
-    )
-    epid = np.full(ctx.n, -1, dtype=np.int32)
-    for k, (s, e) in enumerate(ctx.episodes):
-        epid[s:e] = k
-    idx = slim["_i"]
-    slim = slim.with_columns(
-        pl.Series("_epid", epid).gather(idx).alias("_epid"),
-        pl.Series("_ep", epid >= 0).gather(idx).alias("_ep"),
-    )
-    seg_cands, segments = segment_candidates(slim, ctx)
-    return [*seg_cands, *client_candidates(slim, ctx), *pattern_candidates(slim, ctx)], segments
+    view = request_view(flagged, ctx, start_s)
+    counts = count_requests(view)
+    seg_cands, segments = segment_candidates(counts, ctx)
+    pending = [*seg_cands, *client_candidates(counts, ctx), *pattern_candidates(counts, ctx)]
+    return fill_series(view, pending, n), segments
 
 
 def _value_episodes(
@@ -508,7 +531,9 @@ def _is_paths(value: Any) -> bool:
     return isinstance(value, Sequence) and all(isinstance(v, str | Path) for v in value)
 
 
-def _load_logs(logs: Any, fmt: str, progress: Progress) -> tuple[pl.LazyFrame | None, pl.DataFrame]:
+def _load_logs(
+    logs: Any, fmt: str, progress: Progress, scratch: Path
+) -> tuple[pl.LazyFrame | None, pl.DataFrame]:
     empty_q = pl.DataFrame(schema=FILE_QUALITY)
     if logs is None:
         return None, empty_q
@@ -542,11 +567,77 @@ def _load_logs(logs: Any, fmt: str, progress: Progress) -> tuple[pl.LazyFrame | 
         return lf, q
     if not _is_paths(logs):
         raise ParameterError(f"logs: expected paths or a requests frame, got {type(logs).__name__}")
-    from rca.ingest import parse_logs
-
     paths = [str(logs)] if isinstance(logs, str | Path) else [str(p) for p in logs]
-    parsed = parse_logs(paths, format=fmt, progress=progress)
-    return parsed.requests.lazy(), conform(parsed.quality, FILE_QUALITY)
+    return _scan_logs(paths, fmt, progress, scratch)
+
+
+def _scan_logs(
+    paths: list[str], fmt: str, progress: Progress, scratch: Path
+) -> tuple[pl.LazyFrame, pl.DataFrame]:
+    """The requests as a lazy Parquet scan, and the per-file quality frame.
+
+    Parquet written by ``rca ingest`` is scanned where it is (no parsing, no copy). Log
+    files are parsed once, with bounded memory, into a zstd Parquet file in ``scratch``
+    (``rca.ingest.write_parquet``, the machinery of ``rca ingest``); holding the requests
+    in memory instead cost several GB at a few million lines.
+    """
+    from rca.ingest import write_parquet
+    from rca.ingest._files import expand, is_parquet
+
+    files = sorted({f for p in paths for f in expand(p)}, key=str)
+    if files and all(is_parquet(f) for f in files):
+        quality = pl.concat([_parquet_quality(f) for f in files], how="vertical")
+        return pl.scan_parquet(files).select(list(REQUESTS)), quality
+    target = scratch / "requests.parquet"
+    quality = write_parquet(paths, target, format=fmt, progress=progress)
+    return pl.scan_parquet(target), conform(quality, FILE_QUALITY)
+
+
+def _parquet_quality(path: Path) -> pl.DataFrame:
+    """A requests Parquet file's quality rows, as ``rca ingest`` stored them; checks that
+    it is one."""
+    from rca._errors import IngestError, SchemaError
+    from rca._schema import validate
+    from rca.ingest._logs import QUALITY_KEY
+
+    # Polars reads the footer alone (importing pyarrow for it costs half a second).
+    try:
+        validate(pl.DataFrame(schema=pl.read_parquet_schema(path)), REQUESTS, "requests Parquet")
+        meta = pl.read_parquet_metadata(path)
+        rows = pl.scan_parquet(path).select(pl.len()).collect().item()
+    except SchemaError as exc:
+        raise IngestError(
+            f"is a Parquet file but not a requests frame written by 'rca ingest' ({exc}); "
+            "re-create it with rca ingest --logs ... -o FILE.parquet",
+            path=path,
+        ) from None
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise IngestError(
+            f"unreadable Parquet file ({exc}); re-create it with rca ingest", path=path
+        ) from None
+    raw = meta.get(QUALITY_KEY)
+    if raw is not None:
+        try:
+            return pl.DataFrame(json.loads(raw), schema=FILE_QUALITY)
+        except (ValueError, TypeError, pl.exceptions.PolarsError):
+            pass  # unreadable metadata: count the rows instead
+    return pl.DataFrame(
+        [
+            {
+                "source": str(path),
+                "format": "parquet",
+                "bytes": path.stat().st_size,
+                "lines": rows,
+                "records": rows,
+                "malformed": 0,
+                "other": 0,
+                "invalid_utf8": 0,
+                "out_of_order": 0,
+                "samples": [],
+            }
+        ],
+        schema=FILE_QUALITY,
+    )
 
 
 def _load_metrics(metrics: Any, progress: Progress) -> tuple[pl.DataFrame | None, pl.DataFrame]:

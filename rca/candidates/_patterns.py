@@ -1,6 +1,7 @@
 """Error-message patterns: which kinds of error rose in the episodes?
 
-Sits beside the segment search, on the same slim requests projection. ``error_message``
+Sits beside the segment search, on the request counts of ``rca.candidates._requests``
+(requests per distinct error message, in an episode or not). ``error_message``
 is reduced to a template by masking what varies between occurrences of the same error:
 IP addresses (v4 and v6), ports, hex digests and ids, UUIDs, paths and numbers. A masking
 pass is deterministic and vectorised; drain3 would learn templates too, but it runs
@@ -13,6 +14,7 @@ import numpy as np
 import polars as pl
 
 from rca.candidates._base import Candidate, Context
+from rca.candidates._requests import Pending, RequestCounts
 
 # Order matters: wider shapes first, so an IP is not half-eaten by the number rule.
 _MASKS: tuple[tuple[str, str], ...] = (
@@ -44,20 +46,22 @@ def template(expr: pl.Expr) -> pl.Expr:
     return expr.str.strip_chars().str.slice(0, 200)
 
 
-def pattern_candidates(slim: pl.DataFrame, ctx: Context) -> list[Candidate]:
-    """One candidate per error template that carries a real share of the excess failures."""
-    if "error_message" not in slim.columns or slim["error_message"].null_count() == slim.height:
+def pattern_candidates(counts: RequestCounts, ctx: Context) -> list[Pending]:
+    """One candidate per error template that carries a real share of the excess failures
+    (series still to count)."""
+    errs = counts.errors
+    if errs is None or not errs.height:
         return []
-    f_ep = float((slim["failed"] & slim["_ep"]).sum())
-    n_ep = float(slim["_ep"].sum())
-    n_cal = float((~slim["_ep"]).sum())
-    errs = slim.filter(pl.col("error_message").is_not_null() & (pl.col("error_message") != ""))
+    f_ep = counts.total("_f", in_episode=True)
+    n_ep = counts.total("_n", in_episode=True)
+    n_cal = counts.total("_n", in_episode=False)
+    # Templates are made once per distinct message, not once per request.
     errs = errs.with_columns(template(pl.col("error_message")).alias("_tpl"))
     st = errs.group_by("_tpl").agg(
-        (pl.col("_ep")).sum().cast(pl.Float64).alias("c_ep"),
-        (~pl.col("_ep")).sum().cast(pl.Float64).alias("c_cal"),
+        pl.col("_n").filter(pl.col("_ep")).sum().cast(pl.Float64).alias("c_ep"),
+        pl.col("_n").filter(~pl.col("_ep")).sum().cast(pl.Float64).alias("c_cal"),
     )
-    cands: list[Candidate] = []
+    cands: list[Pending] = []
     total_excess = max(f_ep - n_ep * ctx.baseline_rate, 1.0)
     for r in (
         st.sort(["c_ep", "_tpl"], descending=[True, False])
@@ -71,25 +75,23 @@ def pattern_candidates(slim: pl.DataFrame, ctx: Context) -> list[Candidate]:
             continue
         rate_in = r["c_ep"] / max(n_ep, 1.0)
         rate_cal = r["c_cal"] / max(n_cal, 1.0)
-        per = errs.filter(pl.col("_tpl") == r["_tpl"]).group_by("_i").agg(pl.len().alias("n"))
-        series = np.zeros(ctx.n)
-        series[per["_i"].to_numpy()] = per["n"].to_numpy()
+        messages = errs.filter(pl.col("_tpl") == r["_tpl"])["error_message"].unique().sort()
         label = f"error {r['_tpl']!r}"
-        cands.append(
-            Candidate(
-                kind="log_pattern",
-                key=f"log_pattern:{r['_tpl']}",
-                label=label,
-                series=series,
-                unit="count",
-                facts={
-                    "explained_share": float(min(1.0, share)),
-                    "surprise": max(0.0, 1.0 - rate_cal / rate_in) if rate_in > 0 else 0.0,
-                    "rate_in": rate_in,
-                    "rate_rest": rate_cal,
-                },
-            )
+        cand = Candidate(
+            kind="log_pattern",
+            key=f"log_pattern:{r['_tpl']}",
+            label=label,
+            # Its series: the requests per bucket that logged it.
+            series=np.zeros(0),
+            unit="count",
+            facts={
+                "explained_share": float(min(1.0, share)),
+                "surprise": max(0.0, 1.0 - rate_cal / rate_in) if rate_in > 0 else 0.0,
+                "rate_in": rate_in,
+                "rate_rest": rate_cal,
+            },
         )
+        cands.append(Pending(cand, pl.col("error_message").is_in(messages.implode())))
         if len(cands) >= MAX_PATTERNS:
             break
     return cands

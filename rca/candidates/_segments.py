@@ -1,7 +1,7 @@
 """Segments: attribute combinations of the requests that carry the episodes' excess failures.
 
-Sits between the slim requests projection built in ``rca._analyze`` (bucket index ``_i``,
-``failed``, ``_ep`` = in an episode, and the derived attributes) and the evidence features.
+Sits between the request counts of ``rca.candidates._requests`` (requests and failures per
+combination of the derived attributes, in an episode or not) and the evidence features.
 
 Segments are compared between the episodes and calm time:
 
@@ -23,20 +23,9 @@ import polars as pl
 
 from rca._result import SEGMENTS
 from rca.candidates._base import Candidate, Context
+from rca.candidates._requests import SEGMENT_DIMS, Pending, RequestCounts
 
-#: Dimensions searched for segments (client identity belongs to ``_clients``).
-SEGMENT_DIMS: tuple[str, ...] = (
-    "endpoint",
-    "method",
-    "ua_family",
-    "ua_os",
-    "ua_kernel",
-    "edge",
-    "upstream",
-    "country",
-    "asn",
-    "namespace",
-)
+__all__ = ["SEGMENT_DIMS", "segment_candidates", "segment_label"]
 
 # A segment must carry this share of the excess to be a candidate.
 _MIN_SHARE = 0.1
@@ -49,13 +38,15 @@ MAX_SEGMENTS = 12
 _MISSING = "(missing)"
 
 
-def _stats(frame: pl.DataFrame, p_global: float) -> dict[str, float]:
-    """Episode/calm requests and failures, calm rate (smoothed) and excess of a subset."""
-    g = frame.select(
-        pl.col("_ep").sum().cast(pl.Float64).alias("n_ep"),
-        (pl.col("failed") & pl.col("_ep")).sum().cast(pl.Float64).alias("f_ep"),
-        (~pl.col("_ep")).sum().cast(pl.Float64).alias("n_cal"),
-        (pl.col("failed") & ~pl.col("_ep")).sum().cast(pl.Float64).alias("f_cal"),
+def _stats(leaves: pl.DataFrame, p_global: float) -> dict[str, float]:
+    """Episode/calm requests and failures, calm rate (smoothed) and excess of a subset of
+    the leaves."""
+    ep, cal = pl.col("_ep"), ~pl.col("_ep")
+    g = leaves.select(
+        pl.col("_n").filter(ep).sum().cast(pl.Float64).alias("n_ep"),
+        pl.col("_f").filter(ep).sum().cast(pl.Float64).alias("f_ep"),
+        pl.col("_n").filter(cal).sum().cast(pl.Float64).alias("n_cal"),
+        pl.col("_f").filter(cal).sum().cast(pl.Float64).alias("f_cal"),
     )
     out = g.with_columns(
         (
@@ -65,31 +56,36 @@ def _stats(frame: pl.DataFrame, p_global: float) -> dict[str, float]:
     return {k: float(v) for k, v in out.row(0, named=True).items()}
 
 
-def segment_candidates(slim: pl.DataFrame, ctx: Context) -> tuple[list[Candidate], pl.DataFrame]:
-    """Segment candidates and the SEGMENTS table (best combinations first).
+def segment_candidates(counts: RequestCounts, ctx: Context) -> tuple[list[Pending], pl.DataFrame]:
+    """Segment candidates (series still to count) and the SEGMENTS table (best first).
 
     The search itself is ``rca.localize`` on episode-versus-calm counts per leaf: the
     requests are reduced to one row per (attribute combination, in episode or not), with
     the calm rows as the baseline, so each leaf is expected to fail at its own calm rate.
     """
-
-    dims = [d for d in SEGMENT_DIMS if d in slim.columns and slim[d].null_count() < slim.height]
-    # A dimension with a single value cannot localise anything; drop it to keep the
-    # cuboid count (and the search time) down.
-    dims = [d for d in dims if slim[d].n_unique() > 1]
-    if not dims or not slim["_ep"].any():
+    all_leaves = counts.leaves
+    # Null counts as a value of its own here, as in the raw requests: a dimension with one
+    # value and some nulls can still localise.
+    dims = [
+        d
+        for d in SEGMENT_DIMS
+        if d in all_leaves.columns
+        and all_leaves[d].null_count() < all_leaves.height
+        and all_leaves[d].n_unique() > 1
+    ]
+    n_ep = counts.total("_n", in_episode=True)
+    if not dims or not n_ep:
         return [], pl.DataFrame(schema=SEGMENTS)
-    n_ep = float(slim["_ep"].sum())
-    f_ep = float((slim["failed"] & slim["_ep"]).sum())
-    n_cal = float((~slim["_ep"]).sum())
-    f_cal = float((slim["failed"] & ~slim["_ep"]).sum())
+    f_ep = counts.total("_f", in_episode=True)
+    n_cal = counts.total("_n", in_episode=False)
+    f_cal = counts.total("_f", in_episode=False)
     p_global = (f_cal + 1.0) / (n_cal + 100.0)
     total_excess = max(f_ep - n_ep * p_global, 1.0)
 
     leaves = (
-        slim.with_columns([pl.col(d).fill_null(_MISSING) for d in dims])
+        all_leaves.with_columns([pl.col(d).fill_null(_MISSING) for d in dims])
         .group_by([*dims, "_ep"])
-        .agg(pl.len().alias("_n"), pl.col("failed").sum().alias("_f"))
+        .agg(pl.col("_n").sum(), pl.col("_f").sum())
         .with_columns(pl.col("_ep").cast(pl.Int8).alias("_t"))
     )
     found = _localize_known(leaves, dims)
@@ -102,7 +98,7 @@ def segment_candidates(slim: pl.DataFrame, ctx: Context) -> tuple[list[Candidate
         pairs = tuple((p["dimension"], p["value"]) for p in r["segment"])
         if any(v == _MISSING for _, v in pairs):
             continue
-        stats = _stats(slim.filter(_match(pairs)), p_global)
+        stats = _stats(leaves.filter(_match(pairs)), p_global)
         row = _row(pairs, stats, f_ep, n_ep, total_excess)
         row["score"] = float(r["score"])
         parsed.append(row)
@@ -116,7 +112,7 @@ def segment_candidates(slim: pl.DataFrame, ctx: Context) -> tuple[list[Candidate
             continue
         rows.append(row)
     rows = rows[:MAX_SEGMENTS]
-    cands = [_candidate(slim, row, ctx) for row in rows]
+    cands = [_candidate(row) for row in rows]
     table = pl.DataFrame(
         [
             {
@@ -205,24 +201,13 @@ def _row(
     }
 
 
-def _candidate(slim: pl.DataFrame, row: dict, ctx: Context) -> Candidate:
-    per = (
-        slim.filter(_match(row["pairs"]))
-        .group_by("_i")
-        .agg(pl.len().alias("n"), pl.col("failed").sum().alias("f"))
-    )
-    n = np.zeros(ctx.n)
-    f = np.zeros(ctx.n)
-    idx = per["_i"].to_numpy()
-    n[idx] = per["n"].to_numpy()
-    f[idx] = per["f"].to_numpy()
-    # Excess failures per bucket over the segment's own calm rate.
-    series = f - n * row["p_cal"]
-    return Candidate(
+def _candidate(row: dict) -> Pending:
+    # Its series: excess failures per bucket over the segment's own calm rate.
+    cand = Candidate(
         kind="segment",
         key=f"segment:{row['label']}",
         label=row["label"],
-        series=series,
+        series=np.zeros(0),
         segment=row["pairs"],
         unit="count",
         facts={
@@ -233,3 +218,4 @@ def _candidate(slim: pl.DataFrame, row: dict, ctx: Context) -> Candidate:
             "rate_rest": row["rate_rest"],
         },
     )
+    return Pending(cand, _match(row["pairs"]), excess_rate=row["p_cal"])
