@@ -18,6 +18,7 @@ import math
 import re
 from dataclasses import dataclass
 
+import numpy as np
 import polars as pl
 
 from rca._errors import ParameterError
@@ -52,6 +53,8 @@ _HUNG_FLOOR_S = 2.0
 _TP_COLLAPSE = 50.0
 _TP_MIN_RATIO = 5.0
 _TP_MIN_BYTES = 1024
+# Histogram resolution for the medians: bins per unit of natural log (1% wide).
+_BINS_PER_LOG = 100.0
 
 
 @dataclass(frozen=True)
@@ -80,23 +83,57 @@ def hung_thresholds(requests: pl.LazyFrame | pl.DataFrame) -> HungThresholds:
     True
     """
     lf = requests.lazy()
+    # Medians from log-spaced histograms rather than from every duration: the counts are
+    # additive and bounded (a few thousand cells), so memory no longer grows with the
+    # number of requests, and 1% wide bins are far finer than a hang (10x the median).
+    logd = pl.col("duration_s").log()
     ok = lf.filter(
         (pl.col("status") < 400) & pl.col("duration_s").is_not_null() & (pl.col("duration_s") > 0)
-    ).with_columns(
-        pl.col("duration_s").log().alias("_logd"),
+    ).select(
+        pl.col("endpoint").fill_null("other"),
+        (logd * _BINS_PER_LOG).round().cast(pl.Int32).alias("_bd"),
         pl.when(pl.col("bytes_sent") >= _TP_MIN_BYTES)
-        .then(pl.col("bytes_sent") / pl.col("duration_s"))
-        .alias("_tp"),
+        .then(((pl.col("bytes_sent").log() - logd) * _BINS_PER_LOG).round().cast(pl.Int32))
+        .alias("_bt"),
     )
-    stats = (
-        ok.group_by(pl.col("endpoint").fill_null("other"))
-        .agg(
-            pl.col("duration_s").median().alias("median_s"),
-            pl.col("_logd").median().alias("_lmed"),
-            (pl.col("_logd") - pl.col("_logd").median()).abs().median().alias("_lmad"),
-            pl.col("_tp").median().alias("median_throughput"),
+    dur, tp = pl.collect_all(
+        [
+            ok.group_by("endpoint", "_bd").agg(pl.len().alias("n")),
+            ok.filter(pl.col("_bt").is_not_null())
+            .group_by("endpoint", "_bt")
+            .agg(pl.len().alias("n")),
+        ]
+    )
+    rows = []
+    for (endpoint,), cells in dur.group_by("endpoint"):
+        v = cells["_bd"].to_numpy() / _BINS_PER_LOG
+        w = cells["n"].to_numpy().astype(float)
+        lmed = _weighted_median(v, w)
+        lmad = _weighted_median(np.abs(v - lmed), w)
+        t = tp.filter(pl.col("endpoint") == endpoint)
+        med_tp = (
+            math.exp(_weighted_median(t["_bt"].to_numpy() / _BINS_PER_LOG, t["n"].to_numpy()))
+            if t.height
+            else None
         )
-        .collect()
+        rows.append(
+            {
+                "endpoint": endpoint,
+                "median_s": math.exp(lmed),
+                "_lmed": lmed,
+                "_lmad": lmad,
+                "median_throughput": med_tp,
+            }
+        )
+    stats = pl.DataFrame(
+        rows,
+        schema={
+            "endpoint": pl.String,
+            "median_s": pl.Float64,
+            "_lmed": pl.Float64,
+            "_lmad": pl.Float64,
+            "median_throughput": pl.Float64,
+        },
     )
     limits = []
     for row in stats.iter_rows(named=True):
@@ -107,6 +144,13 @@ def hung_thresholds(requests: pl.LazyFrame | pl.DataFrame) -> HungThresholds:
         pl.Series("limit_s", limits, dtype=pl.Float64)
     )
     return HungThresholds(table.sort("endpoint"))
+
+
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    """The lower weighted median (the median of the values each repeated weight times)."""
+    order = np.argsort(values, kind="stable")
+    cum = np.cumsum(np.asarray(weights, dtype=float)[order])
+    return float(values[order][np.searchsorted(cum, cum[-1] / 2)])
 
 
 def with_failures(
@@ -143,16 +187,21 @@ def with_failures(
     ]
     lf = requests
     if hung is not None and hung.table.height:
-        lf = lf.join(
-            hung.table.lazy().select(
-                pl.col("endpoint").alias("_hung_ep"),
-                pl.col("median_s").alias("_hung_med"),
-                pl.col("limit_s").alias("_hung_lim"),
-                pl.col("median_throughput").alias("_hung_tp"),
-            ),
-            left_on=pl.col("endpoint").fill_null("other"),
-            right_on="_hung_ep",
-            how="left",
+        # A per-endpoint lookup, not a join: a join may reorder the rows, and a handful of
+        # endpoint kinds do not need one.
+        ep = pl.col("endpoint").fill_null("other")
+        keys = hung.table["endpoint"].to_list()
+
+        def lookup(column: str, alias: str) -> pl.Expr:
+            values = hung.table[column].cast(pl.Float64).to_list()
+            return ep.replace_strict(keys, values, default=None, return_dtype=pl.Float64).alias(
+                alias
+            )
+
+        lf = lf.with_columns(
+            lookup("median_s", "_hung_med"),
+            lookup("limit_s", "_hung_lim"),
+            lookup("median_throughput", "_hung_tp"),
         )
         d = pl.col("duration_s")
         slow = d > pl.col("_hung_lim")

@@ -14,9 +14,17 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, settings
 
 from rca.ingest.formats._base import ParseState
 from rca.ingest.formats._common import finish, kind_column
+
+# CI machines are shared and slow: a per-example deadline would fail tests on load, not
+# on bugs. (Speed is measured in benchmarks/, never asserted in tests.)
+settings.register_profile(
+    "rca", deadline=None, suppress_health_check=[HealthCheck.too_slow], print_blob=True
+)
+settings.load_profile("rca")
 
 #: The real Apache combined log shipped with the project (never edit it).
 REAL_APACHE = (
