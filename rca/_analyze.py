@@ -159,6 +159,7 @@ def _analyze(
     metric_frame, metric_quality = _load_metrics(metrics, progress)
     if requests is None and metric_frame is None:
         raise ParameterError("nothing to analyse: give logs, metrics or both")
+    unfiltered = (requests, metric_frame)
     if requests is not None:
         if t_since is not None:
             requests = requests.filter(pl.col("ts") >= t_since)
@@ -181,9 +182,7 @@ def _analyze(
     if metric_frame is not None and metric_frame.height:
         bounds.append((metric_frame["ts"].min(), metric_frame["ts"].max()))
     if not bounds:
-        raise ParameterError(
-            "no data in the window: the inputs are empty or --since/--until exclude them all"
-        )
+        raise _empty_window(*unfiltered, t_since, t_until)
     start = t_since or min(a for a, _ in bounds)
     end = t_until or max(b for _, b in bounds)
     window_s = max(1.0, (end - start).total_seconds())
@@ -428,6 +427,44 @@ def _check_size(
                 f"memory (limit {MAX_METRIC_CELLS:,} series x buckets): give fewer series "
                 f"(a narrower export or query), or {narrow}"
             )
+
+
+def _empty_window(
+    requests: pl.LazyFrame | None,
+    metrics: pl.DataFrame | None,
+    since: datetime | None,
+    until: datetime | None,
+) -> ParameterError:
+    """The error for a window with no data, naming the data's actual span (computed only
+    here, so normal runs pay nothing for it)."""
+    spans: list[tuple[datetime, datetime]] = []
+    if requests is not None:
+        lo, hi = (
+            requests.select(pl.col("ts").min().alias("a"), pl.col("ts").max().alias("b"))
+            .collect()
+            .row(0)
+        )
+        if isinstance(lo, datetime) and isinstance(hi, datetime):
+            spans.append((lo, hi))
+    if metrics is not None and metrics.height:
+        lo, hi = metrics["ts"].min(), metrics["ts"].max()
+        if isinstance(lo, datetime) and isinstance(hi, datetime):
+            spans.append((lo, hi))
+    if not spans:
+        return ParameterError("no data: the inputs hold no requests and no metric points")
+    if since is None and until is None:
+        return ParameterError("no data in the window: the inputs hold no timestamps")
+
+    def sec(ts: datetime) -> str:
+        return iso(ts.replace(microsecond=0))
+
+    a, b = min(x for x, _ in spans), max(y for _, y in spans)
+    asked = f"{sec(since) if since else 'the start'} .. {sec(until) if until else 'the end'}"
+    return ParameterError(
+        f"no data in the window {asked}: the data spans {sec(a)} .. {sec(b)}; relative "
+        f"--since/--until count back from now ({sec(datetime.now(UTC))}), so for older logs "
+        f"give ISO times inside that span, e.g. --since {sec(a)}"
+    )
 
 
 def _skew_notes(skew: SkewEstimate) -> tuple[str, ...]:

@@ -96,3 +96,10 @@ def test_rank_metrics_on_wide_frame_with_planted_shift() -> None:
         metrics, incident=(T0 + timedelta(minutes=60), T0 + timedelta(minutes=80))
     )
     assert long_out["metric"][0] == "lb_cpu"
+
+
+def test_window_without_data_names_the_data_span() -> None:
+    reqs = pl.DataFrame({"ts": [T0 + timedelta(seconds=i) for i in range(600)], "status": 200})
+    with pytest.raises(ParameterError, match="the data spans 2021-04-01T00:00:00Z") as err:
+        analyze(reqs, since=T0 + timedelta(days=3))
+    assert "--since 2021-04-01T00:00:00Z" in str(err.value)

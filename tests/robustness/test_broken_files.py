@@ -3,7 +3,7 @@ to do, or runs and reports the damage in data quality. Decisions, per case:
 
 =============================  =====================================================
 corrupt gzip (truncated, CRC)  exit 2: the file name, "corrupt or truncated gzip", re-copy
-empty file, alone              exit 2: "no data in the window: the inputs are empty"
+empty file, alone              exit 2: the file name, "file is empty (0 bytes)"
 empty file next to logs        runs; the file is listed with format "empty", 0 lines
 empty folder                   exit 2: the folder name, "folder has no files"
 mixed formats + README + PNG   runs; each log file detected by content, README and PNG
