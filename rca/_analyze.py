@@ -273,6 +273,7 @@ def _analyze(
         episodes=tuple((e.start, e.end) for e in detector.episodes_),
         bucket_seconds=bucket_s,
         baseline_rate=float(detector.baseline_) if symptom in _KIND_SYMPTOMS else 0.0,
+        dispersion=float(getattr(detector, "dispersion_", 1.0)),
     )
 
     # -- candidates -> ranking --------------------------------------------------------

@@ -79,8 +79,20 @@ def test_true_cause_ranked_first_under_hard_conditions(
         assert measured is not None and abs(measured - skew) <= 90, measured
 
 
-def test_every_line_logged_twice_changes_nothing_but_the_counts(tmp_path: Path) -> None:
-    truth = simulate("client_flood", tmp_path / "once", seed=4, hours=8, rate=1.5)
+@pytest.mark.parametrize(
+    ("scenario", "hours"),
+    [("client_flood", 8), ("cdn_client_hang", None)],  # a metric-free and a segment cause
+)
+def test_every_line_logged_twice_changes_nothing_but_the_counts(
+    tmp_path: Path, scenario: str, hours: float | None
+) -> None:
+    truth = simulate(
+        scenario,
+        tmp_path / "once",
+        seed=0 if hours is None else 4,
+        hours=hours,
+        rate=None if hours is None else 1.0,
+    )
     once = analyze(logs=str(tmp_path / "once" / "logs"), metrics=str(tmp_path / "once" / "metrics"))
     twice_logs = tmp_path / "twice"
     twice_logs.mkdir()

@@ -31,6 +31,10 @@ class Context:
         Bucket width.
     baseline_rate
         The detector's baseline failure rate (0 for a value symptom).
+    dispersion
+        How much more the failure counts vary than independent requests would (the
+        detector's quasi-binomial factor, 1 when they behave). Count-based evidence
+        divides counts by it, so a log shipped twice does not look twice as certain.
     """
 
     ts_s: np.ndarray
@@ -41,6 +45,7 @@ class Context:
     bucket_seconds: int
     baseline_rate: float
     baseline: np.ndarray | None = None  # explicit calm buckets; default: far from episodes
+    dispersion: float = 1.0
 
     @property
     def n(self) -> int:

@@ -88,7 +88,14 @@ def segment_candidates(counts: RequestCounts, ctx: Context) -> tuple[list[Pendin
         .agg(pl.col("_n").sum(), pl.col("_f").sum())
         .with_columns(pl.col("_ep").cast(pl.Int8).alias("_t"))
     )
-    found = _localize_known(leaves, dims)
+    # The search weighs evidence by Poisson counts: counts that vary more than that
+    # (duplicated lines, retries) are scaled back to the information they carry.
+    scaled = (
+        leaves.with_columns(pl.col("_n") / ctx.dispersion, pl.col("_f") / ctx.dispersion)
+        if ctx.dispersion > 1.0
+        else leaves
+    )
+    found = _localize_known(scaled, dims)
     rows = []
     # Rows of one multi-element cause (say three edges) share a score: together they
     # explain the excess, so each is judged on the share of its whole group.
