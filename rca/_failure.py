@@ -187,21 +187,20 @@ def with_failures(
     ]
     lf = requests
     if hung is not None and hung.table.height:
-        # A per-endpoint lookup, not a join: a join may reorder the rows, and a handful of
-        # endpoint kinds do not need one.
-        ep = pl.col("endpoint").fill_null("other")
-        keys = hung.table["endpoint"].to_list()
-
-        def lookup(column: str, alias: str) -> pl.Expr:
-            values = hung.table[column].cast(pl.Float64).to_list()
-            return ep.replace_strict(keys, values, default=None, return_dtype=pl.Float64).alias(
-                alias
-            )
-
-        lf = lf.with_columns(
-            lookup("median_s", "_hung_med"),
-            lookup("limit_s", "_hung_lim"),
-            lookup("median_throughput", "_hung_tp"),
+        # maintain_order: a plain left join may reorder the rows. (A replace_strict
+        # lookup keeps the order too, but the streaming engine then holds every row:
+        # twice the memory at 4M requests.)
+        lf = lf.join(
+            hung.table.lazy().select(
+                pl.col("endpoint").alias("_hung_ep"),
+                pl.col("median_s").alias("_hung_med"),
+                pl.col("limit_s").alias("_hung_lim"),
+                pl.col("median_throughput").alias("_hung_tp"),
+            ),
+            left_on=pl.col("endpoint").fill_null("other"),
+            right_on="_hung_ep",
+            how="left",
+            maintain_order="left",
         )
         d = pl.col("duration_s")
         slow = d > pl.col("_hung_lim")
