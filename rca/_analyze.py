@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+import threading
 import time as _time
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -154,6 +155,7 @@ def _analyze(
     scratch: Path,
 ) -> Result:
     started = _time.perf_counter()
+    _warm_imports()
     t_since, t_until = _when(since, "since"), _when(until, "until")
     requests, log_quality = _load_logs(logs, format, progress, scratch)
     metric_frame, metric_quality = _load_metrics(metrics, progress)
@@ -428,6 +430,17 @@ def _check_size(
                 f"memory (limit {MAX_METRIC_CELLS:,} series x buckets): give fewer series "
                 f"(a narrower export or query), or {narrow}"
             )
+
+
+def _warm_imports() -> None:
+    """Import scikit-learn (for the evidence features, ~1 s of imports) on a background
+    thread while Polars reads the data: the scans release the GIL, so the import costs no
+    wall time. A later ``import`` in the main thread waits for this one if unfinished."""
+
+    def load() -> None:
+        import sklearn.metrics  # noqa: F401
+
+    threading.Thread(target=load, name="rca-warm-imports", daemon=True).start()
 
 
 def _empty_window(
