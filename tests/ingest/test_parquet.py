@@ -146,3 +146,12 @@ def test_cli_ingest_bad_input_exits_2_with_one_line(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "no such file or folder" in result.output
     assert "Traceback" not in result.output
+
+
+def test_truncated_parquet_log_input_names_the_file(tmp_path: Path) -> None:
+    # Found by Hypothesis: bytes that merely start with Parquet's magic, even with an
+    # explicit text format, are taken as Parquet, so the error must say it is unreadable.
+    path = tmp_path / "requests.log"
+    path.write_bytes(b"PAR1\x00\x01garbage")
+    with pytest.raises(IngestError, match=r"requests\.log: unreadable Parquet file"):
+        parse_logs(path, format="combined")
