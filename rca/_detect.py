@@ -4,7 +4,7 @@ Sits after bucketing (``rca._bucket``) and before the candidates. Two symptom sh
 
 * **counts** (the default: failures out of requests per bucket). The baseline is a pooled
   failure rate, made robust by iteratively excluding buckets that are significantly above
-  it. Each bucket is tested with the binomial tail ``P(X >= failures | requests, baseline)``,
+  it; when a window is mostly incident, it is found from the calm stretches instead. Each bucket is tested with the binomial tail ``P(X >= failures | requests, baseline)``,
   so 3 failures out of 40 requests is judged as the small sample it is, and a traffic
   burst with an unchanged failure rate raises nothing.
 * **values** (any metric chosen as the symptom): robust z-scores against the median/MAD.
@@ -127,7 +127,31 @@ class EpisodeDetector:
     def _fit_counts(self, failures: np.ndarray, requests: np.ndarray) -> None:
         n = np.maximum(requests, 0)
         f = np.clip(failures, 0, n)
-        p0, keep = self._baseline(f, n, 1.0)
+        p0, dispersion, episodes = self._fit_from(f, n, None)
+        if not episodes:
+            # The median start ignores an incident covering up to half the window. A window
+            # cut tightly around an incident (--since/--until) is mostly incident, though:
+            # then start from the calm stretches instead, and keep what that finds only if
+            # it has the shape of an incident rather than of a slow drift.
+            low = self._calm_start(f, n)
+            if low is not None:
+                alt = self._fit_from(f, n, low)
+                if alt[2] and self._majority_incident(f, n, alt[0], alt[2]):
+                    p0, dispersion, episodes = alt
+        elevated = self._elevated(f / dispersion, n / dispersion, p0, self.alpha_elevated)
+        self.baseline_ = float(p0)
+        self.scale_ = 0.0
+        self.dispersion_ = dispersion
+        self.elevated_ = elevated
+        self.pvalues_ = _tail(f / dispersion, n / dispersion, p0)
+        self.episodes_ = [ep for ep, _, _ in episodes]
+
+    def _fit_from(
+        self, f: np.ndarray, n: np.ndarray, start: float | None
+    ) -> tuple[float, float, list[tuple[Episode, int, int]]]:
+        """Baseline, dispersion and episodes, the baseline iterated from ``start`` (None: the
+        pooled median)."""
+        p0, keep = self._baseline(f, n, 1.0, start)
         # Real failures are clumpier than independent coin flips (retries, duplicated log
         # lines, one client failing in bursts). The Pearson dispersion over the baseline
         # buckets measures by how much; dividing the counts by it (a quasi-binomial test)
@@ -140,14 +164,64 @@ class EpisodeDetector:
             chi2 = float(np.sum((f[keep] - e) ** 2 / np.maximum(e * (1 - p0), 1e-12)))
             dispersion = min(max(chi2 / (keep.sum() - 1), 1.0), _MAX_DISPERSION)
         if dispersion > 1.0:
-            p0, keep = self._baseline(f, n, dispersion)
+            p0, keep = self._baseline(f, n, dispersion, start)
         elevated = self._elevated(f / dispersion, n / dispersion, p0, self.alpha_elevated)
-        self.baseline_ = float(p0)
-        self.scale_ = 0.0
-        self.dispersion_ = dispersion
-        self.elevated_ = elevated
-        self.pvalues_ = _tail(f / dispersion, n / dispersion, p0)
-        self.episodes_ = [ep for ep, _, _ in self._episodes(f, n, p0, dispersion, elevated)]
+        return p0, dispersion, self._episodes(f, n, p0, dispersion, elevated)
+
+    def _calm_start(self, f: np.ndarray, n: np.ndarray) -> float | None:
+        """A starting baseline from the calm stretches (a low percentile of rates pooled over
+        a thirtieth of the window, short enough to fit in the few calm minutes of a tight
+        cut), or None when it is not clearly below the median: the window has no calm part."""
+        rates = self._pooled_rates(f, n, max(1, min(30, -(-len(n) // 30))))
+        if rates.size < 5:
+            return None
+        low, med = np.percentile(rates, [_CALM_PERCENTILE, 50])
+        if not med > self.min_ratio * low:
+            return None
+        return max(float(low), 0.5 / max(float(n.sum()), 1.0))
+
+    def _majority_incident(
+        self, f: np.ndarray, n: np.ndarray, p0: float, episodes: list[tuple[Episode, int, int]]
+    ) -> bool:
+        """Do episodes found from the calm start read as an incident filling the window?
+
+        Three conditions, which a quiet day's slow drift (a failure rate twice as high in
+        the afternoon as at night) or a window entirely inside an incident fails: the
+        episodes cover most of the traffic (else the median start would have seen them);
+        calm buckets remain to compare with; and every episode edge inside the window is a
+        step -- the rate just inside is several times the rate just outside -- where a drift
+        changes little from one side of any edge to the other. "Just" is as many buckets
+        as make ~10 failures at the calm rate (at least 5, at most 30).
+        """
+        spans = [(ep.start, ep.end) for ep, _, _ in episodes]
+        total = float(n.sum())
+        if sum(float(n[s:e].sum()) for s, e in spans) < 0.4 * total:
+            return False
+        calm = np.ones(len(n), dtype=bool)
+        for s, e in spans:
+            calm[s:e] = False
+        if calm.sum() < _STEP_MIN_BUCKETS:
+            return False
+        per_bucket = float(np.median(n[n > 0])) * p0
+        k = int(np.clip(np.ceil(10.0 / max(per_bucket, 1e-9)), _STEP_MIN_BUCKETS, 30))
+        for s, e in spans:
+            for edge, inside, outside in (
+                (s, slice(s, s + k), slice(max(s - k, 0), s)),
+                (e, slice(max(e - k, 0), e), slice(e, e + k)),
+            ):
+                if edge in (0, len(n)):
+                    continue  # the window's own edge: nothing to compare with
+                fi, ni = f[inside].sum(), n[inside].sum()
+                fo, no = f[outside].sum(), n[outside].sum()
+                if ni <= 0 or no <= 0 or fi < _STEP_MIN_FAILURES:
+                    return False
+                # Conditional test of "inside rate <= _STEP_RATIO x outside rate": given the
+                # failures on both sides, those inside are Binomial(fi + fo, q) at the bound.
+                # A few calm buckets with no failure prove little, and this says so.
+                q = _STEP_RATIO * ni / (_STEP_RATIO * ni + no)
+                if _tail(np.array([fi]), np.array([fi + fo]), q)[0] >= _STEP_ALPHA:
+                    return False
+        return True
 
     def _episodes(
         self, f: np.ndarray, n: np.ndarray, p0: float, dispersion: float, elevated: np.ndarray
@@ -167,13 +241,13 @@ class EpisodeDetector:
         return episodes
 
     def _baseline(
-        self, f: np.ndarray, n: np.ndarray, dispersion: float
+        self, f: np.ndarray, n: np.ndarray, dispersion: float, start: float | None = None
     ) -> tuple[float, np.ndarray]:
         """Robust baseline rate, and the buckets it was pooled over.
 
-        Start from the median of failure rates pooled over windows of ~30 buckets (pooled
-        so that low-traffic buckets don't make it 0), which ignores an incident covering up
-        to half the data. Then pool over the buckets outside the episodes that rate finds
+        Start from ``start``, by default the median of pooled failure rates
+        (:meth:`_pooled_rates`), which ignores an incident covering up to half the data.
+        Then pool over the buckets outside the episodes that rate finds
         (their whole elevated runs, untrimmed), and repeat: an episode left in would
         inflate the baseline and hide itself. Only runs holding an episode are left out,
         never single buckets that merely look high: when a
@@ -182,12 +256,10 @@ class EpisodeDetector:
         """
         total = n.sum()
         floor = 0.5 / max(total, 1.0)
-        win = max(1, min(30, len(n) // 10))
-        fw = np.convolve(f, np.ones(win), mode="valid")
-        nw = np.convolve(n, np.ones(win), mode="valid")
-        rates = fw[nw > 0] / nw[nw > 0]
-        p0 = float(np.median(rates)) if rates.size else f.sum() / max(total, 1.0)
-        p0 = min(max(p0, floor), 0.5)
+        if start is None:
+            rates = self._pooled_rates(f, n)
+            start = float(np.median(rates)) if rates.size else f.sum() / max(total, 1.0)
+        p0 = min(max(start, floor), 0.5)
         keep = n > 0
         for _ in range(8):
             elevated = self._elevated(f / dispersion, n / dispersion, p0, self.alpha_elevated)
@@ -201,6 +273,15 @@ class EpisodeDetector:
                 break
             keep = new_keep
         return float(p0), keep
+
+    @staticmethod
+    def _pooled_rates(f: np.ndarray, n: np.ndarray, win: int | None = None) -> np.ndarray:
+        """Failure rates pooled over windows of ``win`` buckets, by default ~30 (so that
+        low-traffic buckets don't make a quantile of them 0)."""
+        win = win or max(1, min(30, len(n) // 10))
+        fw = np.convolve(f, np.ones(win), mode="valid")
+        nw = np.convolve(n, np.ones(win), mode="valid")
+        return np.asarray(fw[nw > 0] / nw[nw > 0], dtype=float)
 
     def _elevated(self, f: np.ndarray, n: np.ndarray, p0: float, alpha: float) -> np.ndarray:
         """Buckets above the baseline on their own or within a centred window.
@@ -299,6 +380,16 @@ class EpisodeDetector:
 _ENOUGH_EXPECTED = 20.0
 #: Cap on the estimated overdispersion: beyond it the baseline itself is suspect.
 _MAX_DISPERSION = 8.0
+#: Where the calm start for a window that is mostly incident is read (percentile of pooled
+#: rates): inside calm stretches of a tenth of the window, not at its single best minute.
+_CALM_PERCENTILE = 5
+#: An episode edge is a step when the rate over the buckets just inside it (at least
+#: _STEP_MIN_BUCKETS) is significantly (_STEP_ALPHA) more than _STEP_RATIO times the rate
+#: just outside, with at least _STEP_MIN_FAILURES failures inside.
+_STEP_MIN_BUCKETS = 5
+_STEP_RATIO = 3.0
+_STEP_ALPHA = 1e-3
+_STEP_MIN_FAILURES = 5
 
 
 def _tail(f: np.ndarray, n: np.ndarray, p: float) -> np.ndarray:

@@ -124,3 +124,32 @@ def test_bundled_samples_give_their_truth(name: str) -> None:
         assert rank_of_truth(doc, truth) == 1, [c["label"] for c in doc["causes"][:3]]
     else:
         assert doc["causes"] == []
+
+
+@pytest.mark.parametrize(
+    ("scenario", "seed", "log_format"),
+    [("storage_latency", 1, "nginx_json"), ("bad_backend", 5, "alb")],
+)
+def test_window_cut_tightly_around_the_incident(
+    tmp_path: Path, scenario: str, seed: int, log_format: str
+) -> None:
+    """--since/--until with a little calm on each side: the incident fills most of the
+    window, yet it is found and its cause ranked first."""
+    from datetime import datetime, timedelta
+
+    truth = simulate(scenario, tmp_path, seed=seed, log_format=log_format, hours=12, rate=1.5)
+    [incident] = truth["incidents"]
+    start = datetime.fromisoformat(incident["start"].replace("Z", "+00:00"))
+    end = datetime.fromisoformat(incident["end"].replace("Z", "+00:00"))
+    calm = (end - start) / 6  # the incident is 3/4 of the window
+    result = analyze(
+        logs=str(tmp_path / "logs"),
+        metrics=str(tmp_path / "metrics"),
+        since=start - calm,
+        until=end + calm,
+    )
+    doc = result.to_dict()
+    assert doc["episodes"], "the incident was not detected"
+    first = datetime.fromisoformat(doc["episodes"][0]["start"].replace("Z", "+00:00"))
+    assert abs(first - start) < timedelta(minutes=10)
+    assert rank_of_truth(doc, truth) == 1, [c["label"] for c in doc["causes"][:3]]

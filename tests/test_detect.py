@@ -122,3 +122,37 @@ def test_duplicated_counts_do_not_make_blips_into_episodes() -> None:
     assert spans(once) == spans(twice)
     assert twice.dispersion_ == pytest.approx(2.0, rel=0.3)
     assert once.dispersion_ < 1.3
+
+
+@pytest.mark.parametrize("calm", [(40, 30), (15, 25), (0, 40), (40, 0)])
+def test_window_cut_tightly_around_an_incident_still_finds_it(calm: tuple[int, int]) -> None:
+    """--since/--until around the incident: most of the window fails; the calm minutes
+    before and/or after are the baseline."""
+    before, after = calm
+    rng = np.random.default_rng(11)
+    n_buckets = 200
+    req = rng.poisson(80, n_buckets).astype(float)
+    fail = rng.binomial(req.astype(int), 0.004).astype(float)
+    s, e = before, n_buckets - after
+    fail[s:e] = rng.binomial(req[s:e].astype(int), 0.06)
+    [(found_s, found_e)] = spans(EpisodeDetector().fit(fail, req))
+    assert abs(found_s - s) <= 2 and abs(found_e - e) <= 2
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_slow_drift_of_the_failure_rate_is_not_an_episode(seed: int) -> None:
+    """A failure rate drifting fourfold across the window has calm-looking stretches too,
+    but no step: it is not an incident filling the window."""
+    rng = np.random.default_rng(200 + seed)
+    req = rng.poisson(150, 720).astype(float)
+    rate = np.linspace(0.002, 0.008, 720)
+    fail = rng.binomial(req.astype(int), rate).astype(float)
+    assert EpisodeDetector().fit(fail, req).episodes_ == []
+
+
+def test_window_entirely_inside_an_incident_has_no_episode() -> None:
+    """Nothing calm to compare with: a uniformly high rate is not an episode."""
+    rng = np.random.default_rng(12)
+    req = rng.poisson(80, 200).astype(float)
+    fail = rng.binomial(req.astype(int), 0.06).astype(float)
+    assert EpisodeDetector().fit(fail, req).episodes_ == []

@@ -387,10 +387,19 @@ def checked(result: Result, esc: Callable[[str], str] = str) -> list[str]:
                 f"{fmt_ts(peak['ts'])} (median {fmt_num(values.median())}); not flagged as abnormal."  # type: ignore[arg-type]
             )
     out.append(
-        "Expected an incident? Narrow the window around it (--since/--until), widen the "
-        "buckets (--bucket 5m), or say what counts as a failure (--failure)."
+        "Expected an incident? Narrow the window around it, keeping some calm time before "
+        f"or after it to compare with (--since/--until), widen the buckets (--bucket {_bucket_spec(4 * result.bucket_seconds)}), or say what counts "
+        "as a failure (--failure)."
     )
     return out
+
+
+def _bucket_spec(seconds: int) -> str:
+    """A --bucket value for ``seconds``, e.g. 20m or 2h (whole units only)."""
+    for unit, size in (("h", 3600), ("m", 60)):
+        if seconds % size == 0:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
 
 
 def _overall_rate(result: Result) -> float | None:
