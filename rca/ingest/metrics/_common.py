@@ -19,8 +19,8 @@ from rca._schema import METRICS, UTC_TS, format_labels, parse_labels
 #: Accepted names of the time column (compared case-insensitively), in order of preference.
 TIME_COLUMNS = ("timestamp", "time", "ts", "date", "datetime")
 NO_TIME_COLUMN = (
-    "no timestamp column (looked for timestamp, time, ts, Time, date, datetime); "
-    "name the time column one of these"
+    "no timestamp column (looked for a column named timestamp, time, ts, date or datetime, "
+    "or with one of these as a word, such as time_ms); name the time column one of these"
 )
 
 #: At most this many malformed lines are kept per file, each cut to ``SAMPLE_CHARS``.
@@ -47,12 +47,23 @@ class FileMetrics:
 
 
 def find_time_column(names: list[str]) -> int | None:
-    """Index of the time column among ``names`` (case-insensitive), or None."""
+    """Index of the time column among ``names`` (case-insensitive), or None.
+
+    An exact name wins (``Time``, ``timestamp``...); failing that, a name with one of them
+    as a word (``time_ms``, ``Time (UTC)``, ``@timestamp``, ``event_time``), the first
+    column preferred: a metric column such as ``response_time`` sits after the time.
+    """
     lowered = [n.strip().lower() for n in names]
     for wanted in TIME_COLUMNS:
         if wanted in lowered:
             return lowered.index(wanted)
+    worded = [i for i, n in enumerate(lowered) if set(re.split(r"[^a-z0-9]+", n)) & _TIME_WORDS]
+    if worded:
+        return 0 if 0 in worded else worded[0]
     return None
+
+
+_TIME_WORDS = set(TIME_COLUMNS)
 
 
 def default_metric_name(path: Path) -> str:
@@ -75,9 +86,34 @@ def sample(line_no: int | None, reason: str, text: str) -> str:
 
 
 def parse_value(text: pl.Expr) -> pl.Expr:
-    """Text to Float64; ``NaN``, ``+Inf``, ``-Inf`` and exponents are accepted, anything
-    that is not a number is null."""
-    return text.str.strip_chars().cast(pl.Float64, strict=False)
+    """Text to Float64; ``NaN``, ``+Inf``, ``-Inf`` and exponents are accepted, and so is a
+    number with a unit as Grafana writes "formatted data" (its default for CSV downloads):
+    ``45.2%`` -> 45.2, ``523 ms`` -> 0.523 (seconds), ``1.5 GiB`` -> bytes, ``2.3 K`` ->
+    2300, ``120 req/s`` -> 120. Anything else, an unknown unit included, is null.
+    """
+    text = text.str.strip_chars()
+    plain = text.cast(pl.Float64, strict=False)
+    parts = text.str.extract_groups(_WITH_UNIT)
+    number = parts.struct.field("number").cast(pl.Float64, strict=False)
+    unit = parts.struct.field("unit").str.replace(r"/(?:s|sec)$", "")
+    factor = unit.replace_strict(_UNITS, default=None, return_dtype=pl.Float64)
+    return pl.coalesce(plain, number * factor)
+
+
+_WITH_UNIT = r"^(?<number>[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*(?<unit>[^\d\s.+-]\S*)$"
+#: Units to base units (seconds, bytes, plain counts). A rate's "/s" is dropped first, so
+#: ``MB/s`` scales as ``MB`` and ``req/s`` as ``req``. Lone "m" and "M" are left out on
+#: purpose: minutes or milli, mega or million, a guess would be wrong half the time.
+_UNITS: dict[str, float] = {
+    "%": 1.0, "percent": 1.0,
+    "ns": 1e-9, "µs": 1e-6, "μs": 1e-6, "us": 1e-6, "ms": 1e-3, "s": 1.0, "sec": 1.0,
+    "min": 60.0, "mins": 60.0, "h": 3600.0, "hour": 3600.0, "hours": 3600.0,
+    "day": 86400.0, "days": 86400.0,
+    "B": 1.0, "kB": 1e3, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12, "PB": 1e15,
+    "KiB": 1024.0, "MiB": 1024.0**2, "GiB": 1024.0**3, "TiB": 1024.0**4, "PiB": 1024.0**5,
+    "K": 1e3, "k": 1e3, "Mil": 1e6, "Bil": 1e9, "Tri": 1e12,
+    "req": 1.0, "reqs": 1.0, "rps": 1.0, "ops": 1.0, "iops": 1.0, "qps": 1.0, "cps": 1.0,
+}  # fmt: skip
 
 
 # --- time --------------------------------------------------------------------------------
@@ -414,7 +450,9 @@ def status(*rules: tuple[pl.Expr, int, str | None]) -> list[pl.Expr]:
 def decimal_comma(text: pl.Expr) -> pl.Expr:
     """``0,5`` -> ``0.5``: spreadsheets in many locales write a decimal comma, and then
     separate cells with semicolons."""
-    return text.str.strip_chars().str.replace(r"^([+-]?\d*),(\d+)$", "${1}.${2}")
+    return text.str.strip_chars().str.replace(
+        r"^([+-]?\d*),(\d+)(\s*[^\d\s,.+-]\S*)?$", "${1}.${2}${3}"
+    )
 
 
 def points(frame: pl.DataFrame) -> pl.DataFrame:

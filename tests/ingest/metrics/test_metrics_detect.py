@@ -87,7 +87,7 @@ def test_csv_without_time_column_is_named(tmp_path: Path) -> None:
     path.write_text("host,cpu\nlb-1,0.5\n")
     with pytest.raises(
         IngestError,
-        match=r"metrics\.csv: no timestamp column \(looked for timestamp, time, ts, Time",
+        match=r"metrics\.csv: no timestamp column \(looked for a column named timestamp, time",
     ):
         detect(path)
 

@@ -305,7 +305,7 @@ def test_csv_long_without_time_column(tmp_path: Path) -> None:
     with pytest.raises(IngestError) as err:
         parse_metrics(path)
     assert str(err.value).startswith(
-        f"{path}: no timestamp column (looked for timestamp, time, ts, Time"
+        f"{path}: no timestamp column (looked for a column named timestamp, time"
     )
     with pytest.raises(IngestError, match="no timestamp column"):
         parse_metrics(path, format="csv_long")
@@ -371,9 +371,48 @@ def test_grafana_without_time_column(tmp_path: Path) -> None:
     path.write_text("When,lb-1\n2021-04-01,1\n")
     with pytest.raises(
         IngestError,
-        match=r"metrics\.csv: no timestamp column \(looked for timestamp, time, ts, Time",
+        match=r"metrics\.csv: no timestamp column \(looked for a column named timestamp, time",
     ):
         parse_metrics(path)
+
+
+def test_grafana_formatted_data_with_units(tmp_path: Path) -> None:
+    """Grafana's "Download CSV" writes formatted data by default: values carry units, and
+    one column may mix them (ms and s); the time column may have a unit in its name."""
+    path = tmp_path / "export.csv"
+    path.write_text(
+        '"Time (UTC)","lb cpu","p99 latency","egress","requests"\n'
+        '"2021-04-01 10:00:00","45.2%","523 ms","1.5 GiB","2.3 K"\n'
+        '"2021-04-01 10:01:00","47%","1.20 s","512 MiB","120 req/s"\n'
+        '"2021-04-01 10:02:00","48%","7 furlongs","1 GB","1.50 Mil"\n'
+    )
+    parsed = parse_metrics(path, format="grafana_csv")
+    check_contract(parsed)
+    by = {m: g["value"].to_list() for (m,), g in parsed.metrics.group_by("metric")}
+    assert by["lb cpu"] == [45.2, 47.0, 48.0]
+    assert by["p99 latency"] == pytest.approx([0.523, 1.2])  # seconds; the unknown unit is bad
+    assert by["egress"] == [1.5 * 2**30, 512 * 2**20, 1e9]
+    assert by["requests"] == [2300.0, 120.0, 1.5e6]
+    q = quality(parsed)
+    assert q["malformed"] == 1 and "7 furlongs" in q["samples"][0]
+
+
+def test_semicolon_csv_with_decimal_comma_and_units(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_text("time_ms;dns latency\n1617271200000;0,5 ms\n1617271260000;1,25 s\n")
+    m = read_metrics(path, format="grafana_csv")
+    assert m["value"].to_list() == pytest.approx([0.0005, 1.25])
+    assert m["ts"].to_list() == [ts("2021-04-01 10:00:00"), ts("2021-04-01 10:01:00")]
+
+
+def test_time_column_found_by_word_first_column_preferred() -> None:
+    from rca.ingest.metrics._common import find_time_column
+
+    assert find_time_column(["Time", "response_time"]) == 0
+    assert find_time_column(["response_time", "timestamp"]) == 1
+    assert find_time_column(["@timestamp", "response_time"]) == 0
+    assert find_time_column(["host", "event_time", "value"]) == 1
+    assert find_time_column(["When", "lb-1"]) is None
 
 
 # --- Parquet -----------------------------------------------------------------------------
