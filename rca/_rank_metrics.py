@@ -38,10 +38,14 @@ RANKED_METRICS: dict[str, pl.DataType] = {
 
 def _window(value: object, name: str) -> tuple[datetime, datetime]:
     if not isinstance(value, tuple | list) or len(value) != 2:
-        raise ParameterError(f"{name}: give a (start, end) pair of datetimes or ISO strings")
+        raise ParameterError(
+            f"{name}: give a (start, end) pair of datetimes, ISO strings or unix times"
+        )
     out = []
     for v in value:
-        if isinstance(v, str):
+        if isinstance(v, int | float) and not isinstance(v, bool):
+            v = _from_epoch(v, name)
+        elif isinstance(v, str):
             try:
                 v = datetime.fromisoformat(v.replace("Z", "+00:00"))
             except ValueError:
@@ -52,6 +56,19 @@ def _window(value: object, name: str) -> tuple[datetime, datetime]:
     if out[1] <= out[0]:
         raise ParameterError(f"{name}: end must be after start")
     return out[0], out[1]
+
+
+def _from_epoch(value: float, name: str) -> datetime:
+    """Unix time in s, ms, µs or ns, told apart by magnitude as the metrics readers do."""
+    magnitude = abs(value)
+    seconds = (
+        value if magnitude < 1e11 else value / 1e3 if magnitude < 1e14
+        else value / 1e6 if magnitude < 1e17 else value / 1e9
+    )  # fmt: skip
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        raise ParameterError(f"{name}: {value!r} is not a unix time") from None
 
 
 def rank_metrics(
@@ -103,6 +120,12 @@ def rank_metrics(
     steps = ts_sorted.diff().drop_nulls().dt.total_seconds()
     median_step = steps.median() if steps.len() else None
     step = int(max(1.0, float(median_step) if isinstance(median_step, int | float) else 60.0))
+    if inc[1] <= ts_sorted[0] or inc[0] > ts_sorted[-1]:
+        raise ParameterError(
+            f"incident {inc[0]:%Y-%m-%d %H:%M:%S} – {inc[1]:%Y-%m-%d %H:%M:%S} UTC does not "
+            f"overlap the metrics ({ts_sorted[0]:%Y-%m-%d %H:%M:%S} – "
+            f"{ts_sorted[-1]:%Y-%m-%d %H:%M:%S} UTC); check the times and their time zone"
+        )
     lo = min(ts_sorted[0], inc[0])
     hi = max(ts_sorted[-1], inc[1])
     start_s = float(int(lo.timestamp()) - int(lo.timestamp()) % step)

@@ -98,6 +98,30 @@ def test_rank_metrics_on_wide_frame_with_planted_shift() -> None:
     assert long_out["metric"][0] == "lb_cpu"
 
 
+@pytest.mark.parametrize("unit", [1, 1000])
+def test_rank_metrics_on_wide_frame_with_unix_time_column(unit: int) -> None:
+    """Public RCA datasets carry a ``time`` column of unix seconds (or ms): read by
+    magnitude, as the metrics readers do, with the incident given the same way."""
+    _, metrics = incident(hours=3, episodes=((60, 80),))
+    metrics = metrics.filter(pl.col("metric") != "dns_latency")
+    wide = (
+        metrics.with_columns(pl.col("metric") + "@" + pl.col("labels"))
+        .pivot("metric", index="ts", values="value")
+        .with_columns((pl.col("ts").dt.epoch("s") * unit).alias("time"))
+        .drop("ts")
+    )
+    start = int((T0 + timedelta(minutes=60)).timestamp()) * unit
+    out = rank_metrics(wide, incident=(start, start + 1200 * unit))
+    assert out["metric"][0] == "lb_cpu@instance=a"
+
+
+def test_rank_metrics_incident_outside_the_data_is_a_clear_error() -> None:
+    _, metrics = incident(hours=3, episodes=((60, 80),))
+    far = T0 + timedelta(days=400)
+    with pytest.raises(ParameterError, match="does not overlap the metrics"):
+        rank_metrics(metrics, incident=(far, far + timedelta(minutes=20)))
+
+
 def test_window_without_data_names_the_data_span() -> None:
     reqs = pl.DataFrame({"ts": [T0 + timedelta(seconds=i) for i in range(600)], "status": 200})
     with pytest.raises(ParameterError, match="the data spans 2021-04-01T00:00:00Z") as err:

@@ -37,24 +37,35 @@ def wide_to_long(frame: pl.DataFrame, *, time: str | None = None) -> pl.DataFram
     ['cpu']
     """
     from rca._errors import SchemaError
+    from rca.ingest.metrics._common import epoch_to_datetime, find_time_column, text_to_datetime
 
     if time is None:
         temporal = [c for c, t in frame.schema.items() if t.is_temporal()]
-        named = [c for c in frame.columns if c.lower() in ("ts", "time", "timestamp", "date")]
-        pick = temporal or named
-        if not pick:
+        named = find_time_column(frame.columns)
+        if not temporal and named is None:
             raise SchemaError(
                 "wide metrics frame: no time column (looked for a datetime column or one "
-                "named ts, time, timestamp, date); pass time=NAME"
+                "named ts, time, timestamp, date, or with such a word); pass time=NAME"
             )
-        time = pick[0]
+        time = temporal[0] if temporal else frame.columns[named]  # type: ignore[index]
     values = [c for c, t in frame.schema.items() if c != time and t.is_numeric()]
-    ts = frame[time]
-    if not ts.dtype.is_temporal():
-        ts = ts.str.to_datetime(time_zone="UTC") if ts.dtype == pl.String else ts
-    if isinstance(ts.dtype, pl.Datetime) and ts.dtype.time_zone is None:
-        ts = ts.dt.replace_time_zone("UTC")
-    base = frame.select(values).with_columns(ts.cast(UTC_TS).alias("ts"))
+    col = frame[time]
+    # Unix times in s, ms, µs or ns (by magnitude) and text as the metrics readers take them:
+    # a bare cast would read unix seconds as microseconds since 1970.
+    if col.dtype.is_numeric():
+        ts = epoch_to_datetime(pl.col(time))
+    elif col.dtype == pl.String:
+        ts = text_to_datetime(pl.col(time))
+    elif isinstance(col.dtype, pl.Datetime) and col.dtype.time_zone is None:
+        ts = pl.col(time).dt.replace_time_zone("UTC")
+    else:
+        ts = pl.col(time)
+    base = frame.select(*values, ts.cast(UTC_TS).alias("ts"))
+    if base["ts"].null_count() > frame[time].null_count():
+        raise SchemaError(
+            f"wide metrics frame: column {time!r} holds values that are not times "
+            "(datetimes, ISO text or unix s/ms/µs/ns); pass time=NAME"
+        )
     return (
         base.unpivot(index="ts", on=values, variable_name="metric", value_name="value")
         .with_columns(
