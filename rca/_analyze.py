@@ -619,6 +619,9 @@ def _load_logs(
     if not _is_paths(logs):
         raise ParameterError(f"logs: expected paths or a requests frame, got {type(logs).__name__}")
     paths = [str(logs)] if isinstance(logs, str | Path) else [str(p) for p in logs]
+    from rca._cli_analyze import check_named_logs
+
+    check_named_logs(paths)  # a file named directly and empty is named in the error
     return _scan_logs(paths, fmt, progress, scratch)
 
 

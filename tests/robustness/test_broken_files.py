@@ -104,6 +104,14 @@ def test_an_empty_file_alone_exits_2(tmp_path: Path) -> None:
     assert_clean_error(run_cli("analyze", "--logs", str(empty), "--quiet"), "empty")
 
 
+def test_an_empty_file_named_in_python_names_it_too(tmp_path: Path) -> None:
+    empty = tmp_path / "empty.log"
+    empty.touch()
+    with pytest.raises(IngestError, match=r"empty\.log: file is empty"):
+        rca.analyze(logs=str(empty))
+    assert rca.read_logs(str(empty)).collect().height == 0  # a reader: an empty frame
+
+
 def test_an_empty_file_next_to_logs_is_listed_not_fatal(tmp_path: Path) -> None:
     (tmp_path / "logs").mkdir()
     (tmp_path / "logs" / "empty.log").touch()
