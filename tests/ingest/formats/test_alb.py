@@ -191,3 +191,55 @@ def test_never_raises_same_length(lines: list[str]) -> None:
     assert out.height == len(lines)
     assert list(out.columns) == [*REQUEST_FIELDS, KIND]
     assert 0.0 <= alb.sniff(lines) <= 1.0
+
+
+# --- the split reader vs the capturing regex ---------------------------------------------
+
+_MUTATIONS = st.lists(
+    st.tuples(st.integers(0, 400), st.sampled_from(['"', "\\", " ", "", "x", '\\"', "-", "\t"])),
+    max_size=4,
+)
+
+
+def _mutate(line: str, edits: list[tuple[int, str]]) -> str:
+    for at, text in edits:
+        at = at % (len(line) + 1)
+        # An empty edit deletes a character; the others insert.
+        line = line[:at] + line[at + 1 :] if text == "" else line[:at] + text + line[at:]
+    return line
+
+
+def _regex_fields(lines: list[str]) -> pl.DataFrame:
+    from rca.ingest.formats._alb import _GROUPS, _PATTERN
+
+    series = pl.Series("line", lines, dtype=pl.String)
+    return series.str.extract_groups(_PATTERN).struct.unnest().select(_GROUPS)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    picks=st.lists(
+        st.tuples(st.sampled_from([DOC_HTTP, DOC_HTTPS, DOC_LAMBDA_FAILED, DOC_CLASSIC, NO_TARGET]),
+                  _MUTATIONS),
+        min_size=1, max_size=6,
+    )
+)  # fmt: skip
+def test_split_reader_reads_what_the_regex_reads(picks: list[tuple[str, list]]) -> None:
+    """Lines in the current layout are cut at quotes and spaces instead of captured by the
+    regex; on any line, mutated or not, both readings must agree."""
+    from rca.ingest.formats._alb import _fields
+
+    lines = [_mutate(line, edits) for line, edits in picks]
+    assert_frame_equal(_fields(pl.Series("line", lines)), _regex_fields(lines))
+
+
+def test_split_reader_on_simulated_lines(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from rca.ingest.formats._alb import _fields
+    from rca.simulate import simulate
+
+    simulate("bad_backend", tmp_path, seed=2, log_format="alb", hours=1, rate=2)
+    lines = [
+        line for f in sorted((tmp_path / "logs").iterdir()) for line in f.read_text().splitlines()
+    ]
+    assert len(lines) > 1000
+    assert_frame_equal(_fields(pl.Series("line", lines)), _regex_fields(lines))
