@@ -16,8 +16,9 @@ Usage::
 ``--hard`` runs each case under one of the conditions real data brings, rotated over
 seeds, and records the section "accuracy (hard conditions)": metrics 4 minutes late,
 metrics 3 minutes early (clock skew beyond the alignment tolerance), a tenth of the
-traffic (0.3 requests/s: most buckets hold no failure at all), and every log line
-written twice (a log shipper that re-sent its files).
+traffic (0.3 requests/s: most buckets hold no failure at all), every log line
+written twice (a log shipper that re-sent its files), and a window cut tightly around the
+incidents with --since/--until (they fill three quarters of it).
 """
 
 from __future__ import annotations
@@ -41,12 +42,14 @@ _CDN_ROTATION = ("cloudflare", "cloudfront")
 _METRICS_ROTATION = ("csv_long", "grafana_csv", "prometheus_text", "parquet")
 
 
-#: Hard conditions for ``--hard``: (name, metrics clock skew s, rate override, lines twice).
+#: Hard conditions for ``--hard``: (name, metrics clock skew s, rate override, lines twice,
+#: window cut tightly around the incidents).
 HARD = (
-    ("metrics 4 min late", 240.0, None, False),
-    ("metrics 3 min early", -180.0, None, False),
-    ("0.3 requests/s", None, 0.3, False),
-    ("every line twice", None, None, True),
+    ("metrics 4 min late", 240.0, None, False, False),
+    ("metrics 3 min early", -180.0, None, False, False),
+    ("0.3 requests/s", None, 0.3, False, False),
+    ("every line twice", None, None, True, False),
+    ("window cut tightly", None, None, False, True),
 )
 
 
@@ -114,9 +117,9 @@ def run_case(
     from rca._errors import ParameterError
 
     out = workdir / f"{scenario}-{seed}"
-    condition, skew, twice = "", None, False
+    condition, skew, twice, tight = "", None, False, False
     if hard is not None:
-        condition, skew, hard_rate, twice = HARD[hard]
+        condition, skew, hard_rate, twice, tight = HARD[hard]
         rate = hard_rate or rate
     truth: dict[str, Any] = {}
     for log_format, metrics_format in _formats(scenario, seed):
@@ -136,8 +139,9 @@ def run_case(
             continue  # this scenario cannot be written in that format: try the next
     if twice:
         _write_lines_twice(out / "logs")
+    since, until = _tight_window(truth) if tight else (None, None)
     started = time.perf_counter()
-    result = analyze(logs=str(out / "logs"), metrics=str(out / "metrics"))
+    result = analyze(logs=str(out / "logs"), metrics=str(out / "metrics"), since=since, until=until)
     seconds = time.perf_counter() - started
     doc = result.to_dict()
     incident = bool(truth.get("root_cause"))
@@ -155,6 +159,26 @@ def run_case(
         seconds=seconds,
         condition=condition,
     )
+
+
+def _tight_window(truth: dict[str, Any]) -> tuple[Any, Any]:
+    """--since/--until as an SRE cuts them: from a little before the first incident to a
+    little after the last, so that the incidents fill three quarters of the window. A
+    quiet day gets its middle quarter."""
+    from datetime import datetime, timedelta
+
+    def when(text: str) -> datetime:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+    incidents = truth.get("incidents") or []
+    if incidents:
+        start, end = when(incidents[0]["start"]), when(incidents[-1]["end"])
+        pad = (end - start) / 6
+    else:
+        lo, hi = when(truth["window"]["start"]), when(truth["window"]["end"])
+        start, end = lo + (hi - lo) * 3 / 8, lo + (hi - lo) * 5 / 8
+        pad = timedelta(0)
+    return start - pad, end + pad
 
 
 def _write_lines_twice(folder: Path) -> None:
