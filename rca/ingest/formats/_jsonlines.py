@@ -56,20 +56,38 @@ def decode_json_lines(lines: pl.Series, schema: dict[str, pl.DataType]) -> pl.Da
     [{'a': '1', '_json_ok': True}, {'a': None, '_json_ok': False}, {'a': None, '_json_ok': False}]
     """
     text = lines.cast(pl.String).fill_null("")
+    candidate = json_candidates(text)
+    if candidate.all():
+        return decode_json_objects(text, schema)
+    decoded = decode_json_objects(text.filter(candidate), schema)
+    # Scatter the decoded rows back to their line positions: a null index gathers a row of
+    # nulls, so non-candidates come out null (and _json_ok False below).
+    position = pl.select(pl.when(candidate).then(candidate.cum_sum() - 1)).to_series()
+    out = decoded[position.cast(pl.UInt32)]
+    return out.with_columns(pl.col(OK).fill_null(False))
+
+
+def json_candidates(text: pl.Series) -> pl.Series:
+    """Which lines can be a JSON object at all: ``{`` … ``}``, surrounding whitespace allowed.
+
+    A cheap shape test that drops torn lines (and text lines) before the bulk decode,
+    which would otherwise fail on them. ``text`` must not hold nulls.
+    """
     candidate = text.str.starts_with("{") & text.str.ends_with("}")
     if not candidate.all():
         # Only lines that failed the quick test pay for stripping surrounding whitespace.
-        stripped = text.str.strip_chars()
-        candidate = candidate | (stripped.str.starts_with("{") & stripped.str.ends_with("}"))
-    if candidate.all():
-        return _decode(text, schema)
-    idx = candidate.arg_true()
-    decoded = _decode(text.gather(idx), schema)
-    # Scatter the decoded rows back to their line positions (non-candidates stay null).
-    positions = pl.DataFrame({"__row": pl.int_range(len(lines), eager=True, dtype=pl.UInt32)})
-    decoded = decoded.with_columns(idx.cast(pl.UInt32).alias("__row"))
-    out = positions.join(decoded, on="__row", how="left", maintain_order="left").drop("__row")
-    return out.with_columns(pl.col(OK).fill_null(False))
+        idx = (~candidate).arg_true()
+        stripped = text.gather(idx).str.strip_chars()
+        candidate = candidate.scatter(
+            idx, stripped.str.starts_with("{") & stripped.str.ends_with("}")
+        )
+    return candidate
+
+
+def decode_json_objects(text: pl.Series, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """``decode_json_lines`` for lines already known to be candidates (see
+    ``json_candidates``): one row per line, in order, keys of ``schema`` plus ``_json_ok``."""
+    return _decode(text, schema)
 
 
 def _decode(text: pl.Series, schema: dict[str, pl.DataType]) -> pl.DataFrame:
