@@ -13,6 +13,7 @@ fallback turns them back into the bytes they stand for.
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from typing import Any
@@ -96,13 +97,88 @@ def _decode(text: pl.Series, schema: dict[str, pl.DataType]) -> pl.DataFrame:
     frame = _bulk(text, schema)
     if frame is not None:
         return frame.with_columns(pl.lit(True).alias(OK))
+    bad = _bad_lines(text, schema)
+    if bad is not None:
+        found = _decode_around(text, schema, bad)
+        if found is not None:
+            return found
+    return _bisect(text, schema)
+
+
+def _bisect(text: pl.Series, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Decode in halves until the failing parts are small, then those line by line."""
+    if len(text) == 0:
+        return pl.DataFrame(schema={**schema, OK: pl.Boolean()})
+    frame = _bulk(text, schema)
+    if frame is not None:
+        return frame.with_columns(pl.lit(True).alias(OK))
     if len(text) <= _SMALL:
         return _per_line(text.to_list(), schema)
     half = len(text) // 2
     return pl.concat(
-        [_decode(text.slice(0, half), schema), _decode(text.slice(half), schema)],
+        [_bisect(text.slice(0, half), schema), _bisect(text.slice(half), schema)],
         how="vertical",
     )
+
+
+# At most this many suspect lines are tried one by one before falling back to bisection.
+_SUSPECTS = 64
+
+
+def _bad_lines(text: pl.Series, schema: dict[str, pl.DataType]) -> list[int] | None:
+    """Positions of the lines that make a batch fail, or None when a quick search cannot
+    tell.
+
+    A torn line that runs into the next one (the usual way a batch breaks) holds a second
+    ``{"``; so do lines with nested objects, which are fine. Each suspect is tried on its
+    own, so a bisection that re-reads the batch once per bad line is not needed. A bad line
+    without a second ``{"`` is not found here: decoding around the ones found then fails,
+    and the caller bisects as before.
+    """
+    suspect = text.str.count_matches('{"', literal=True) != 1
+    if int(suspect.sum()) > _SUSPECTS:
+        return None
+    return [i for i in suspect.arg_true().to_list() if _bulk(text.slice(i, 1), schema) is None]
+
+
+def _decode_around(
+    text: pl.Series, schema: dict[str, pl.DataType], bad: list[int]
+) -> pl.DataFrame | None:
+    """The result of ``_bisect`` when ``bad`` are the lines that fail, with every part
+    bisection would decode natively read in one batch. None if that batch fails after all.
+    """
+    bulk_ranges: list[tuple[int, int]] = []
+    line_ranges: list[tuple[int, int]] = []
+    bad_sorted = sorted(bad)
+
+    def split(lo: int, hi: int) -> None:
+        # The same recursion as _bisect, run on positions instead of text.
+        if hi == lo:
+            return
+        left = bisect.bisect_left(bad_sorted, lo)
+        if left == len(bad_sorted) or bad_sorted[left] >= hi:
+            bulk_ranges.append((lo, hi))
+        elif hi - lo <= _SMALL:
+            line_ranges.append((lo, hi))
+        else:
+            half = (hi - lo) // 2
+            split(lo, lo + half)
+            split(lo + half, hi)
+
+    split(0, len(text))
+    parts: list[pl.DataFrame] = []
+    if bulk_ranges:
+        idx = pl.concat(
+            [pl.int_range(lo, hi, dtype=pl.UInt32, eager=True) for lo, hi in bulk_ranges]
+        )
+        frame = _bulk(text.gather(idx), schema)
+        if frame is None:
+            return None
+        parts.append(frame.with_columns(pl.lit(True).alias(OK), idx.alias("__row")))
+    for lo, hi in line_ranges:
+        rows = _per_line(text.slice(lo, hi - lo).to_list(), schema)
+        parts.append(rows.with_columns(pl.int_range(lo, hi, dtype=pl.UInt32).alias("__row")))
+    return pl.concat(parts, how="vertical").sort("__row").drop("__row")
 
 
 def _bulk(text: pl.Series, schema: dict[str, pl.DataType]) -> pl.DataFrame | None:
