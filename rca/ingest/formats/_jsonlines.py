@@ -122,7 +122,7 @@ def _bisect(text: pl.Series, schema: dict[str, pl.DataType]) -> pl.DataFrame:
 
 
 # At most this many suspect lines are tried one by one before falling back to bisection.
-_SUSPECTS = 64
+_SUSPECTS = 128
 
 
 def _bad_lines(text: pl.Series, schema: dict[str, pl.DataType]) -> list[int] | None:
@@ -130,12 +130,13 @@ def _bad_lines(text: pl.Series, schema: dict[str, pl.DataType]) -> list[int] | N
     tell.
 
     A torn line that runs into the next one (the usual way a batch breaks) holds a second
-    ``{"``; so do lines with nested objects, which are fine. Each suspect is tried on its
-    own, so a bisection that re-reads the batch once per bad line is not needed. A bad line
-    without a second ``{"`` is not found here: decoding around the ones found then fails,
-    and the caller bisects as before.
+    ``{"``, and a raw control character (a NUL from a crash, say) is never valid inside a
+    JSON string; lines with nested objects or tabs between tokens are suspects too, and
+    fine. Each suspect is tried on its own, so a bisection that re-reads the batch once per
+    bad line is not needed. A bad line that looks like neither is not found here: decoding
+    around the ones found then fails, and the caller bisects as before.
     """
-    suspect = text.str.count_matches('{"', literal=True) != 1
+    suspect = (text.str.count_matches('{"', literal=True) != 1) | text.str.contains(r"[\x00-\x1f]")
     if int(suspect.sum()) > _SUSPECTS:
         return None
     return [i for i in suspect.arg_true().to_list() if _bulk(text.slice(i, 1), schema) is None]

@@ -122,6 +122,7 @@ def test_merged_lines_found_without_bisection(monkeypatch: pytest.MonkeyPatch) -
     lines = [good(i) for i in range(500)]
     for i in (3, 250, 251, 499):
         lines[i] = merged(i)
+    lines[100] = good(100).replace("v100", "v\x00100")  # a raw NUL inside a string
     text = pl.Series("line", lines, dtype=pl.String)
     expected = _bisect(text, SCHEMA)
 
@@ -130,4 +131,6 @@ def test_merged_lines_found_without_bisection(monkeypatch: pytest.MonkeyPatch) -
 
     monkeypatch.setattr(jsonlines, "_bisect", no_bisect)
     assert_frame_equal(decode_json_objects(text, SCHEMA), expected)
+    # The NUL line fails natively but decodes in the Python fallback (strict=False).
     assert expected["_json_ok"].sum() == 496
+    assert expected["a"][100] == "v\x00100"
