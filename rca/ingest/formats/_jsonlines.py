@@ -3,8 +3,11 @@
 Polars' JSON readers abort a whole batch on one bad line, and a log file cut mid-write
 (or concatenated badly) has bad lines. So: a cheap shape check (``{`` … ``}``) drops most
 torn lines up front; the rest are decoded in bulk with ``pl.read_ndjson`` (fast, native);
-if a batch still fails, it is bisected and only the small failing parts are decoded line
-by line in Python. Values come back as text (numbers as their JSON text, objects as JSON)
+if a batch still fails (a torn line that ran into the next one still looks like ``{…}``),
+the failing lines are looked for directly among a few suspects, and the batch is decoded
+around them exactly as bisection would split it: only the small parts holding a bad line
+are decoded line by line in Python. When the suspects do not explain the failure, the
+batch is bisected. Values come back as text (numbers as their JSON text, objects as JSON)
 so one key written as a number by one tool and a string by another still reads.
 
 nginx without ``escape=json`` writes ``\\xHH`` escapes, which are not JSON; the per-line
