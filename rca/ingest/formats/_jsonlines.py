@@ -3,8 +3,11 @@
 Polars' JSON readers abort a whole batch on one bad line, and a log file cut mid-write
 (or concatenated badly) has bad lines. So: a cheap shape check (``{`` … ``}``) drops most
 torn lines up front; the rest are decoded in bulk with ``pl.read_ndjson`` (fast, native);
-if a batch still fails, it is bisected and only the small failing parts are decoded line
-by line in Python. Values come back as text (numbers as their JSON text, objects as JSON)
+if a batch still fails (a torn line that ran into the next one still looks like ``{…}``),
+the failing lines are looked for directly among a few suspects, and the batch is decoded
+around them exactly as bisection would split it: only the small parts holding a bad line
+are decoded line by line in Python. When the suspects do not explain the failure, the
+batch is bisected. Values come back as text (numbers as their JSON text, objects as JSON)
 so one key written as a number by one tool and a string by another still reads.
 
 nginx without ``escape=json`` writes ``\\xHH`` escapes, which are not JSON; the per-line
@@ -13,6 +16,7 @@ fallback turns them back into the bytes they stand for.
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
 from typing import Any
@@ -56,23 +60,56 @@ def decode_json_lines(lines: pl.Series, schema: dict[str, pl.DataType]) -> pl.Da
     [{'a': '1', '_json_ok': True}, {'a': None, '_json_ok': False}, {'a': None, '_json_ok': False}]
     """
     text = lines.cast(pl.String).fill_null("")
-    candidate = text.str.starts_with("{") & text.str.ends_with("}")
-    if not candidate.all():
-        # Only lines that failed the quick test pay for stripping surrounding whitespace.
-        stripped = text.str.strip_chars()
-        candidate = candidate | (stripped.str.starts_with("{") & stripped.str.ends_with("}"))
+    candidate = json_candidates(text)
     if candidate.all():
-        return _decode(text, schema)
-    idx = candidate.arg_true()
-    decoded = _decode(text.gather(idx), schema)
-    # Scatter the decoded rows back to their line positions (non-candidates stay null).
-    positions = pl.DataFrame({"__row": pl.int_range(len(lines), eager=True, dtype=pl.UInt32)})
-    decoded = decoded.with_columns(idx.cast(pl.UInt32).alias("__row"))
-    out = positions.join(decoded, on="__row", how="left", maintain_order="left").drop("__row")
+        return decode_json_objects(text, schema)
+    decoded = decode_json_objects(text.filter(candidate), schema)
+    # Scatter the decoded rows back to their line positions: a null index gathers a row of
+    # nulls, so non-candidates come out null (and _json_ok False below).
+    position = pl.select(pl.when(candidate).then(candidate.cum_sum() - 1)).to_series()
+    out = decoded[position.cast(pl.UInt32)]
     return out.with_columns(pl.col(OK).fill_null(False))
 
 
+def json_candidates(text: pl.Series) -> pl.Series:
+    """Which lines can be a JSON object at all: ``{`` … ``}``, surrounding whitespace allowed.
+
+    A cheap shape test that drops torn lines (and text lines) before the bulk decode,
+    which would otherwise fail on them. ``text`` must not hold nulls.
+    """
+    candidate = text.str.starts_with("{") & text.str.ends_with("}")
+    if not candidate.all():
+        # Only lines that failed the quick test pay for stripping surrounding whitespace.
+        idx = (~candidate).arg_true()
+        stripped = text.gather(idx).str.strip_chars()
+        candidate = candidate.scatter(
+            idx, stripped.str.starts_with("{") & stripped.str.ends_with("}")
+        )
+    return candidate
+
+
+def decode_json_objects(text: pl.Series, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """``decode_json_lines`` for lines already known to be candidates (see
+    ``json_candidates``): one row per line, in order, keys of ``schema`` plus ``_json_ok``."""
+    return _decode(text, schema)
+
+
 def _decode(text: pl.Series, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    if len(text) == 0:
+        return pl.DataFrame(schema={**schema, OK: pl.Boolean()})
+    frame = _bulk(text, schema)
+    if frame is not None:
+        return frame.with_columns(pl.lit(True).alias(OK))
+    bad = _bad_lines(text, schema)
+    if bad is not None:
+        found = _decode_around(text, schema, bad)
+        if found is not None:
+            return found
+    return _bisect(text, schema)
+
+
+def _bisect(text: pl.Series, schema: dict[str, pl.DataType]) -> pl.DataFrame:
+    """Decode in halves until the failing parts are small, then those line by line."""
     if len(text) == 0:
         return pl.DataFrame(schema={**schema, OK: pl.Boolean()})
     frame = _bulk(text, schema)
@@ -82,9 +119,70 @@ def _decode(text: pl.Series, schema: dict[str, pl.DataType]) -> pl.DataFrame:
         return _per_line(text.to_list(), schema)
     half = len(text) // 2
     return pl.concat(
-        [_decode(text.slice(0, half), schema), _decode(text.slice(half), schema)],
+        [_bisect(text.slice(0, half), schema), _bisect(text.slice(half), schema)],
         how="vertical",
     )
+
+
+# At most this many suspect lines are tried one by one before falling back to bisection.
+_SUSPECTS = 128
+
+
+def _bad_lines(text: pl.Series, schema: dict[str, pl.DataType]) -> list[int] | None:
+    """Positions of the lines that make a batch fail, or None when a quick search cannot
+    tell.
+
+    A torn line that runs into the next one (the usual way a batch breaks) holds a second
+    ``{"``, and a raw control character (a NUL from a crash, say) is never valid inside a
+    JSON string; lines with nested objects or tabs between tokens are suspects too, and
+    fine. Each suspect is tried on its own, so a bisection that re-reads the batch once per
+    bad line is not needed. A bad line that looks like neither is not found here: decoding
+    around the ones found then fails, and the caller bisects as before.
+    """
+    suspect = (text.str.count_matches('{"', literal=True) != 1) | text.str.contains(r"[\x00-\x1f]")
+    if int(suspect.sum()) > _SUSPECTS:
+        return None
+    return [i for i in suspect.arg_true().to_list() if _bulk(text.slice(i, 1), schema) is None]
+
+
+def _decode_around(
+    text: pl.Series, schema: dict[str, pl.DataType], bad: list[int]
+) -> pl.DataFrame | None:
+    """The result of ``_bisect`` when ``bad`` are the lines that fail, with every part
+    bisection would decode natively read in one batch. None if that batch fails after all.
+    """
+    bulk_ranges: list[tuple[int, int]] = []
+    line_ranges: list[tuple[int, int]] = []
+    bad_sorted = sorted(bad)
+
+    def split(lo: int, hi: int) -> None:
+        # The same recursion as _bisect, run on positions instead of text.
+        if hi == lo:
+            return
+        left = bisect.bisect_left(bad_sorted, lo)
+        if left == len(bad_sorted) or bad_sorted[left] >= hi:
+            bulk_ranges.append((lo, hi))
+        elif hi - lo <= _SMALL:
+            line_ranges.append((lo, hi))
+        else:
+            half = (hi - lo) // 2
+            split(lo, lo + half)
+            split(lo + half, hi)
+
+    split(0, len(text))
+    parts: list[pl.DataFrame] = []
+    if bulk_ranges:
+        idx = pl.concat(
+            [pl.int_range(lo, hi, dtype=pl.UInt32, eager=True) for lo, hi in bulk_ranges]
+        )
+        frame = _bulk(text.gather(idx), schema)
+        if frame is None:
+            return None
+        parts.append(frame.with_columns(pl.lit(True).alias(OK), idx.alias("__row")))
+    for lo, hi in line_ranges:
+        rows = _per_line(text.slice(lo, hi - lo).to_list(), schema)
+        parts.append(rows.with_columns(pl.int_range(lo, hi, dtype=pl.UInt32).alias("__row")))
+    return pl.concat(parts, how="vertical").sort("__row").drop("__row")
 
 
 def _bulk(text: pl.Series, schema: dict[str, pl.DataType]) -> pl.DataFrame | None:

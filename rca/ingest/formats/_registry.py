@@ -32,10 +32,16 @@ import re
 
 import polars as pl
 
+from rca._schema import UTC_TS
 from rca.ingest.formats._base import KIND, MALFORMED, OTHER, REQUEST, ParseState
 from rca.ingest.formats._common import dash_null, finish, first_hop, path_only, strip_port
 from rca.ingest.formats._godur import go_duration_seconds, rfc3339_utc
-from rca.ingest.formats._jsonlines import OK, decode_json_lines
+from rca.ingest.formats._jsonlines import (
+    OK,
+    decode_json_lines,
+    decode_json_objects,
+    json_candidates,
+)
 
 # Raw fields read from a registry line, in the column names used below.
 _KEYS = {
@@ -55,6 +61,10 @@ _KEYS = {
 }
 # logrus' logstash formatter (a registry ``log.formatter`` option) renames two keys.
 _LOGSTASH = {"time": "@timestamp", "msg": "message"}
+
+_JSON_SCHEMA: dict[str, pl.DataType] = {
+    key: pl.String() for key in sorted({*_KEYS.values(), *_LOGSTASH.values()})
+}
 
 # gorilla/handlers' combined log line: host ident user [time] "request" ...
 _ACCESS_LINE = r'^\S+ \S+ \S+ \[[^\]]+\] "'
@@ -105,9 +115,12 @@ class RegistryJSON(_Registry):
     name = "registry_json"
     description = "CNCF distribution registry, logrus JSON (http.request.*, http.response.*)"
 
+    def parse(self, lines: pl.Series, state: ParseState) -> pl.DataFrame:
+        lines = lines.cast(pl.String).fill_null("").rename("line")
+        return _parse_json(lines, state)
+
     def _raw(self, lines: pl.Series) -> pl.DataFrame:
-        keys = {*_KEYS.values(), *_LOGSTASH.values()}
-        decoded = decode_json_lines(lines, {k: pl.String() for k in sorted(keys)})
+        decoded = decode_json_lines(lines, _JSON_SCHEMA)
         cols = {
             name: decoded[key].alias(name) for name, key in _KEYS.items() if name not in _LOGSTASH
         }
@@ -243,6 +256,120 @@ def _to_requests(raw: pl.DataFrame, state: ParseState) -> pl.DataFrame:
     )
     frame = _drop_repeated_errors(frame, state)
     return finish(frame)
+
+
+def _parse_json(lines: pl.Series, state: ParseState) -> pl.DataFrame:
+    """``RegistryJSON.parse``: the same frame as ``_to_requests(registry_json._raw(lines))``
+    (the general path, which sniffing still uses), computed with less work per line.
+
+    Only lines shaped like a JSON object are decoded and carried through; the others (torn
+    lines, access lines, blanks) can only be OTHER or MALFORMED and are classified on their
+    own. The access-line regex runs only on lines that are not logrus entries, and the
+    common spellings of the timestamp and the client address take a regex-free route, with
+    the general expressions kept for the rest.
+    """
+    candidate = json_candidates(lines)
+    every = bool(candidate.all())
+    text = lines if every else lines.filter(candidate)
+    decoded = decode_json_objects(text, _JSON_SCHEMA)
+    raw = decoded.select(
+        *[pl.col(key).alias(name) for name, key in _KEYS.items() if name not in _LOGSTASH],
+        *[
+            pl.col(_KEYS[name]).fill_null(pl.col(alt)).alias(name)
+            for name, alt in _LOGSTASH.items()
+        ],
+        pl.col(OK),
+    )
+    logrus = (
+        raw.select(pl.col(OK) & pl.col("level").is_not_null() & pl.col("msg").is_not_null())
+        .to_series()
+        .alias("_logrus")
+    )
+    access = pl.repeat(False, raw.height, dtype=pl.Boolean, eager=True).alias("_access")
+    if not logrus.all():
+        idx = (~logrus).arg_true()
+        access = access.scatter(idx, text.gather(idx).str.contains(_ACCESS_LINE))
+    raw = raw.with_columns(
+        logrus,
+        access,
+        _rfc3339_utc(raw["time"]).alias("_logged"),
+        go_duration_seconds(pl.col("duration")).alias("duration_s"),
+        first_hop(pl.col("remoteaddr")).alias("_hop"),
+    )
+    status = dash_null(pl.col("status").str.strip_chars()).cast(pl.Int16, strict=False)
+    duration, logged = pl.col("duration_s"), pl.col("_logged")
+    start = (
+        pl.when(duration > 0)
+        .then(logged - pl.duration(microseconds=(duration * 1e6).round(0).cast(pl.Int64)))
+        .otherwise(logged)
+    )
+    # A candidate line is never blank, so the blank test of _to_requests is left out.
+    is_response = pl.col("_logrus") & dash_null(pl.col("status")).is_not_null()
+    kind = (
+        pl.when(is_response & status.is_not_null())
+        .then(pl.lit(REQUEST, pl.UInt8))
+        .when(is_response)
+        .then(pl.lit(MALFORMED, pl.UInt8))
+        .when(pl.col("_logrus") | pl.col("_access"))
+        .then(pl.lit(OTHER, pl.UInt8))
+        .otherwise(pl.lit(MALFORMED, pl.UInt8))
+        .alias(KIND)
+    )
+    frame = raw.with_columns(
+        kind,
+        start.alias("ts"),
+        _strip_port(pl.col("_hop")).alias("client_ip"),
+        dash_null(pl.col("method")).alias("method"),
+        path_only(pl.col("uri")).alias("path"),
+        status.alias("status"),
+        dash_null(pl.col("written")).cast(pl.Int64, strict=False).alias("bytes_sent"),
+        dash_null(pl.col("useragent")).alias("user_agent"),
+        pl.coalesce(dash_null(pl.col("err_message")), dash_null(pl.col("err_code"))).alias(
+            "error_message"
+        ),
+    )
+    # Non-candidates are never REQUEST rows, so dropping repeats within the candidates
+    # sees the same request ids in the same order as over all lines.
+    out = finish(_drop_repeated_errors(frame, state))
+    if every:
+        return out
+    # Back to one row per line: a null index gathers a row of nulls for each non-candidate,
+    # whose kind is then set on its own (a blank or an access line is OTHER).
+    position = pl.select(pl.when(candidate).then(candidate.cum_sum() - 1)).to_series()
+    out = out[position.cast(pl.UInt32)]
+    rest_idx = (~candidate).arg_true()
+    rest = lines.gather(rest_idx)
+    rest_kind = pl.select(
+        pl.when((rest.str.strip_chars() == "") | rest.str.contains(_ACCESS_LINE))
+        .then(pl.lit(OTHER, pl.UInt8))
+        .otherwise(pl.lit(MALFORMED, pl.UInt8))
+    ).to_series()
+    return out.with_columns(out[KIND].scatter(rest_idx, rest_kind))
+
+
+_RFC3339_NANO = "%Y-%m-%dT%H:%M:%S%.f%#z"
+
+
+def _rfc3339_utc(time: pl.Series) -> pl.Series:
+    """``rfc3339_utc`` of a series, with the stamps logrus writes parsed by one
+    ``to_datetime`` and only the rest (other spellings, invalid text) sent through the
+    general expression."""
+    text = time.str.strip_chars()
+    direct = text.str.to_datetime(_RFC3339_NANO, time_unit="us", time_zone="UTC", strict=False)
+    missed = direct.is_null() & time.is_not_null()
+    if missed.any():
+        idx = missed.arg_true()
+        general = pl.select(rfc3339_utc(pl.lit(time.gather(idx)))).to_series()
+        direct = direct.cast(UTC_TS).scatter(idx, general)
+    return direct.cast(UTC_TS)
+
+
+def _strip_port(addr: pl.Expr) -> pl.Expr:
+    """``strip_port``, with ``host:port`` (no brackets, one colon) split without the
+    capturing regex; other values go through ``strip_port`` itself."""
+    simple = addr.str.contains(r"^[^:\[]+:\d+$")
+    host = addr.str.splitn(":", 2).struct.field("field_0")
+    return pl.when(simple).then(host).otherwise(strip_port(pl.when(~simple).then(addr)))
 
 
 def _drop_repeated_errors(frame: pl.DataFrame, state: ParseState) -> pl.DataFrame:
