@@ -31,7 +31,7 @@ import polars as pl
 
 from rca.ingest.formats._base import KIND, MALFORMED, OTHER, REQUEST, ParseState
 from rca.ingest.formats._common import dash_null, finish, path_only
-from rca.ingest.formats._godur import any_time_utc
+from rca.ingest.formats._godur import any_time_utc_column
 from rca.ingest.formats._jsonlines import OK, decode_json_lines, sniff_json_requests
 
 _SCALARS = (
@@ -102,10 +102,10 @@ class Cloudflare:
         raw = pl.DataFrame([lines, *[decoded[k] for k in schema], decoded[OK]])
         # The two timestamps first, once each: every field below that needs them would
         # otherwise parse them again (they are the costliest part of a line).
-        raw = raw.with_columns(
-            any_time_utc(_text("EdgeStartTimestamp")).alias("_start"),
-            any_time_utc(_text("EdgeEndTimestamp")).alias("_end"),
+        stamps = raw.select(
+            _text("EdgeStartTimestamp").alias("_start"), _text("EdgeEndTimestamp").alias("_end")
         )
+        raw = raw.with_columns(any_time_utc_column(stamps[c]) for c in ("_start", "_end"))
         return finish(raw.with_columns(**_fields(), **{KIND: _kind()}))
 
 

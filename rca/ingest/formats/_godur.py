@@ -156,3 +156,14 @@ def unix_utc(expr: pl.Expr) -> pl.Expr:
 def any_time_utc(expr: pl.Expr) -> pl.Expr:
     """RFC 3339 text or a unix epoch number, whichever the value is (per value)."""
     return pl.coalesce(unix_utc(expr), rfc3339_utc(expr.cast(pl.String)))
+
+
+def any_time_utc_column(text: pl.Series) -> pl.Series:
+    """:func:`any_time_utc` of a whole column. A log job writes every stamp in one form;
+    when all are plain integers (unix seconds or nanoseconds), only the epoch reading
+    runs, since the text parsers would try and fail three formats on each value.
+    """
+    frame = text.to_frame("t")
+    if frame.select(pl.col("t").str.contains(r"^\d{1,20}$").fill_null(True).all()).item():
+        return frame.select(unix_utc(pl.col("t"))).to_series().rename(text.name)
+    return frame.select(any_time_utc(pl.col("t"))).to_series().rename(text.name)

@@ -143,3 +143,23 @@ def test_unix_by_magnitude() -> None:
 def test_any_time_takes_either_form() -> None:
     got = pl.select(any_time_utc(pl.Series(["2021-04-01T10:00:00Z", "1617271200"]))).to_series()
     assert got.to_list() == [datetime(2021, 4, 1, 10, 0, tzinfo=UTC)] * 2
+
+
+@given(
+    values=st.lists(
+        st.one_of(
+            st.none(),
+            st.integers(0, 10**20).map(str),
+            st.sampled_from(["2021-04-01T10:00:00Z", "1617271200.5", "-5", "+7", " 12", "x"]),
+        ),
+        max_size=8,
+    )
+)
+@example(values=["1625382000235774932", "1625382000"])
+@example(values=["1625382000235774932", "2021-04-01T10:00:00Z"])
+def test_any_time_column_equals_the_expression(values: list[str | None]) -> None:
+    from rca.ingest.formats._godur import any_time_utc_column
+
+    column = pl.Series("t", values, dtype=pl.String)
+    expected = pl.select(any_time_utc(pl.lit(column))).to_series()
+    assert any_time_utc_column(column).to_list() == expected.to_list()
