@@ -148,7 +148,10 @@ def client_prefix_expr(ip: pl.Expr) -> pl.Expr:
     right = hextets(
         pl.when(compressed).then(halves.list.get(1, null_on_oob=True)).otherwise(pl.lit(""))
     )
-    zeros = (8 - left.list.len() - right.list.len()).clip(0)
+    # Lengths are UInt32: without the cast, more than 8 hextets (an attacker's "address")
+    # wraps around to ~4 billion zeros and runs out of memory (found by atheris).
+    used = left.list.len().cast(pl.Int64) + right.list.len().cast(pl.Int64)
+    zeros = (8 - used).clip(0, 8)
     first48 = (
         pl.concat_list(left, pl.lit("0").repeat_by(zeros), right)
         .list.head(3)
@@ -159,7 +162,7 @@ def client_prefix_expr(ip: pl.Expr) -> pl.Expr:
     return (
         pl.when(ip.str.contains(v4))
         .then(ip.str.replace(v4, "$1.$2.$3.0/24"))
-        .when(is_v6 & valid48)
+        .when(is_v6 & valid48 & (used <= 8))
         .then(v6_prefix)
         .otherwise(pl.lit(None, pl.String))
     )

@@ -201,6 +201,7 @@ def test_user_agents_all_at_once_keep_row_order() -> None:
         ("fe80::1%eth0", "fe80::/48"),
         ("::1", "::/48"),
         ("-", None),
+        ("1:2:3:4:5:6:7:8:9:a", None),  # more than 8 hextets: once an out-of-memory
         ("registry.example.com", None),
         ("", None),
         (None, None),
