@@ -7,6 +7,7 @@ recognised by its magic bytes, never by the file name.
 
 from __future__ import annotations
 
+import functools
 import glob
 import gzip
 import io
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
 import polars as pl
 
 from rca._errors import IngestError
@@ -225,12 +227,115 @@ def _corrupt(path: Path, exc: BaseException) -> IngestError:
 
 
 @dataclass(frozen=True)
-class LineChunk:
-    """One chunk of a file's lines."""
+class LineBytes:
+    """A chunk's lines as bytes, for parsers that work on the raw buffer (``_clf_fast``).
 
-    lines: pl.Series  # String, without line terminators ("\n" and a trailing "\r" removed)
-    invalid_utf8: int  # how many of these lines had bytes that are not UTF-8 (replaced by U+FFFD)
-    nbytes: int  # raw (decompressed) bytes this chunk covered
+    ``buf`` is the chunk (every line ending in ``\\n``) followed by 16 zero bytes, so that
+    fixed-width reads near the end stay inside it. Line ``i`` is ``buf[starts[i]:ends[i]]``,
+    without its ``\\n`` and one ``\\r`` before it, exactly the text of ``LineChunk.lines[i]``
+    when the line is ASCII. ``unusual`` holds the positions, inside lines, of every byte that
+    is not printable ASCII (control characters, DEL, and all bytes of multi-byte or invalid
+    UTF-8), in increasing order.
+    """
+
+    buf: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    unusual: np.ndarray
+
+    def line_of(self, positions: np.ndarray) -> np.ndarray:
+        """The line holding each of ``positions`` (positions inside lines)."""
+        import numpy as np
+
+        return np.searchsorted(self.ends, positions, side="right")
+
+
+class LineChunk:
+    """One chunk of a file's lines: its raw bytes, and the lines as text when asked.
+
+    Formats get ``lines`` (decoded and split once, on first use, in the parsing thread);
+    a byte-level parser can use ``bytes_view`` instead and decode only the lines it needs
+    with ``take``.
+    """
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data  # whole lines, each ending in "\n"
+        self.nbytes = len(data)  # raw (decompressed) bytes this chunk covered
+
+    @functools.cached_property
+    def _decoded(self) -> tuple[pl.Series, int]:
+        return _decode_lines(self.data)
+
+    @property
+    def lines(self) -> pl.Series:
+        """String lines without terminators ("\\n" and one "\\r" before it removed);
+        bytes that are not UTF-8 are replaced by U+FFFD."""
+        return self._decoded[0]
+
+    @functools.cached_property
+    def invalid_utf8(self) -> int:
+        """How many lines have bytes that are not UTF-8 (lines holding U+FFFD once decoded,
+        when the chunk has any invalid byte at all)."""
+        if "_decoded" in self.__dict__:
+            return self._decoded[1]
+        try:
+            self.data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            return 0
+        # Only lines with a byte above 127 can hold U+FFFD once decoded.
+        view = self.bytes_view
+        high = view.unusual[view.buf[view.unusual] > 127]
+        rows = np.unique(view.line_of(high))
+        return int(self.take(rows).str.contains("\ufffd", literal=True).sum())
+
+    @functools.cached_property
+    def n_lines(self) -> int:
+        if "_decoded" in self.__dict__:
+            return self._decoded[0].len()
+        if "bytes_view" in self.__dict__:
+            return len(self.bytes_view.starts)
+        return self.data.count(b"\n")
+
+    @functools.cached_property
+    def bytes_view(self) -> LineBytes:
+        """The lines' boundaries and unusual bytes, found with a few passes of numpy."""
+        data = self.data
+        buf = np.zeros(len(data) + 16, np.uint8)
+        raw = buf[: len(data)]
+        raw[:] = np.frombuffer(data, np.uint8)
+        # One pass finds line ends and every byte outside printable ASCII (newlines are
+        # control characters).
+        at = np.flatnonzero((raw < 32) | (raw > 126))
+        char = raw[at]
+        newline = char == 10
+        ends = at[newline]
+        starts = np.empty_like(ends)
+        starts[:1] = 0
+        starts[1:] = ends[:-1] + 1
+        unusual = at[~newline]
+        if len(unusual) and (char == 13).any():
+            # A "\r" right before the "\n" is part of the line terminator.
+            cr = (raw[unusual] == 13) & (raw[unusual + 1] == 10)
+            if cr.any():
+                ends = ends - (raw[np.maximum(ends - 1, 0)] == 13) * (ends > starts)
+                unusual = unusual[~cr]
+        return LineBytes(buf=buf, starts=starts, ends=ends, unusual=unusual)
+
+    def take(self, rows: np.ndarray) -> pl.Series:
+        """The lines at ``rows`` (sorted positions), as ``lines.gather(rows)`` gives them."""
+        if "_decoded" in self.__dict__:
+            return self._decoded[0].gather(rows)
+        view = self.bytes_view
+        data = self.data
+        if not len(rows):
+            return pl.Series("line", [], pl.String)
+        # The lines' bytes (without terminators), decoded and split as a chunk of their own:
+        # UTF-8 decoding never crosses a "\n", so each line decodes as it would in place.
+        pieces = zip(view.starts[rows].tolist(), view.ends[rows].tolist(), strict=True)
+        picked = b"\n".join([data[a:b] for a, b in pieces]) + b"\n"
+        return _decode_lines(picked, strip_cr=False)[0]
 
 
 def iter_line_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[LineChunk]:
@@ -259,12 +364,14 @@ def iter_line_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Lin
                 carry = data
                 continue
             carry = data[cut + 1 :]
-            yield _to_chunk(data[: cut + 1])
+            yield LineChunk(data[: cut + 1])
         if carry:
-            yield _to_chunk(carry + b"\n")
+            yield LineChunk(carry + b"\n")
 
 
-def _to_chunk(data: bytes) -> LineChunk:
+def _decode_lines(data: bytes, *, strip_cr: bool = True) -> tuple[pl.Series, int]:
+    """``\\n``-terminated lines -> (String lines, how many had bytes that are not UTF-8).
+    ``strip_cr``: remove one ``\\r`` at the end of each line."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -278,11 +385,11 @@ def _to_chunk(data: bytes) -> LineChunk:
     # split costs ~40% less CPU than Polars' split + explode.
     parts = pc.split_pattern(pa.array([text[:-1]], pa.large_string()), "\n").flatten()
     lines = pl.Series("line", parts, dtype=pl.String)
-    if "\r" in text:
+    if strip_cr and "\r" in text:
         lines = lines.str.strip_suffix("\r")
     if invalid:
         invalid = int(lines.str.contains("\ufffd", literal=True).sum())
-    return LineChunk(lines=lines, invalid_utf8=invalid, nbytes=len(data))
+    return lines, invalid
 
 
 def read_all_bytes(path: Path) -> bytes:

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from rca.ingest.formats._base import KIND, REQUEST, ParseState
-from rca.ingest.formats._clf_fast import parse_fast
+from rca.ingest.formats._clf_fast import parse_fast, series_bytes
 from rca.ingest.formats._combined import _FAST_MIN_LINES, combined, nginx_timing
 
 PLAIN = (
@@ -74,7 +74,7 @@ def test_tricky_lines_match_the_regex_parser(fmt) -> None:  # type: ignore[no-un
 
 def test_plain_lines_take_the_fast_path() -> None:
     lines = pl.Series("line", [PLAIN] * 100 + ["garbage"])
-    result = parse_fast(lines, timing=True)
+    result = parse_fast(series_bytes(lines), timing=True)
     assert result is not None
     assert result.rows.tolist() == list(range(100))
     assert (result.fields.get_column(KIND) == REQUEST).all()
