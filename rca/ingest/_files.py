@@ -12,6 +12,7 @@ import glob
 import gzip
 import io
 import os
+import threading
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -302,12 +303,17 @@ class LineChunk:
     def bytes_view(self) -> LineBytes:
         """The lines' boundaries and unusual bytes, found with a few passes of numpy."""
         data = self.data
-        buf = np.zeros(len(data) + 16, np.uint8)
+        buf = np.empty(len(data) + 16, np.uint8)
+        buf[len(data) :] = 0
         raw = buf[: len(data)]
         raw[:] = np.frombuffer(data, np.uint8)
         # One pass finds line ends and every byte outside printable ASCII (newlines are
         # control characters).
-        at = np.flatnonzero((raw < 32) | (raw > 126))
+        mask, other = scratch_masks(len(raw))
+        np.less(raw, 32, out=mask)
+        np.greater(raw, 126, out=other)
+        mask |= other
+        at = np.flatnonzero(mask)
         char = raw[at]
         newline = char == 10
         ends = at[newline]
@@ -336,6 +342,23 @@ class LineChunk:
         pieces = zip(view.starts[rows].tolist(), view.ends[rows].tolist(), strict=True)
         picked = b"\n".join([data[a:b] for a, b in pieces]) + b"\n"
         return _decode_lines(picked, strip_cr=False)[0]
+
+
+_scratch = threading.local()
+#: Scratch masks up to this size are kept per thread.
+_SCRATCH_MAX = 64 * 1024 * 1024
+
+
+def scratch_masks(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Two boolean arrays of length ``n`` for full-buffer comparisons, reused by the
+    calling thread: a fresh 8 MB array per comparison costs page faults (kernel time)
+    comparable to the comparison itself. Their contents are garbage."""
+    held: tuple[np.ndarray, np.ndarray] | None = getattr(_scratch, "masks", None)
+    if held is None or len(held[0]) < n:
+        held = (np.empty(n, bool), np.empty(n, bool))
+        if n <= _SCRATCH_MAX:
+            _scratch.masks = held
+    return held[0][:n], held[1][:n]
 
 
 def iter_line_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[LineChunk]:

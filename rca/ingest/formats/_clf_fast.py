@@ -26,7 +26,7 @@ import numpy as np
 import polars as pl
 
 from rca._schema import REQUEST_FIELDS
-from rca.ingest._files import LineBytes
+from rca.ingest._files import LineBytes, scratch_masks
 from rca.ingest.formats._base import KIND, REQUEST
 from rca.ingest.formats._log_format import unescape_unique
 
@@ -117,13 +117,13 @@ class _Buffer:
         raw = buf[: len(buf) - 16]
         # One pass per frequent delimiter, one for the rare ones together: flatnonzero's
         # cost grows with the hits, so splitting a combined list would cost more.
-        self.spaces = np.flatnonzero(raw == _SPACE)
-        self.quotes = np.flatnonzero(raw == _QUOTE)
-        rare = raw == _BACKSLASH
-        rare |= raw == _COMMA
-        rare |= raw == _QMARK
-        rare |= raw == _HASH
-        at = np.flatnonzero(rare)
+        mask, other = scratch_masks(len(raw))
+        self.spaces = np.flatnonzero(np.equal(raw, _SPACE, out=mask))
+        self.quotes = np.flatnonzero(np.equal(raw, _QUOTE, out=mask))
+        np.equal(raw, _BACKSLASH, out=mask)
+        for byte in (_COMMA, _QMARK, _HASH):
+            mask |= np.equal(raw, byte, out=other)
+        at = np.flatnonzero(mask)
         char = raw[at]
         self.backslashes = at[char == _BACKSLASH]
         self.commas = at[char == _COMMA]
