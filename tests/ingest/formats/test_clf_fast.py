@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from rca.ingest.formats._base import KIND, REQUEST, ParseState
+from rca.ingest._files import LineChunk
+from rca.ingest.formats._base import KIND, MALFORMED, REQUEST, ParseState
 from rca.ingest.formats._clf_fast import parse_fast, series_bytes
 from rca.ingest.formats._combined import _FAST_MIN_LINES, combined, nginx_timing
+from rca.simulate import simulate
 
 PLAIN = (
     '203.0.113.7 - - [12/Mar/2021:08:14:00 +0000] "GET /v2/library/alpine/blobs/sha256:ab?x=1 '
@@ -102,3 +106,76 @@ def test_mutated_lines_match_the_regex_parser(edits: list[tuple[int, str, int]])
     for fmt in (nginx_timing, combined):
         fast, regex = both(fmt, lines)
         assert_frame_equal(fast, regex)
+
+
+# ---------------------------------------------------------------- the chunk's raw bytes
+
+
+def _bytes_parity(fmt, data: bytes) -> LineChunk:  # type: ignore[no-untyped-def]
+    """Parse ``data`` from its raw bytes and, as reference, its decoded lines with the
+    regexes alone; the frames must be equal."""
+    chunk = LineChunk(data)
+    fast = fmt.parse_chunk(chunk, ParseState("t"))
+    regex = fmt._parse_regex(LineChunk(data).lines)
+    assert_frame_equal(fast, regex)
+    return chunk
+
+
+@pytest.fixture(scope="module")
+def simulated_timing(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    out = tmp_path_factory.mktemp("sim")
+    simulate("storage_latency", out, seed=7, log_format="nginx_timing", hours=1, rate=3.0)
+    return b"".join(p.read_bytes() for p in sorted((out / "logs").glob("*.log")))
+
+
+@pytest.mark.parametrize("fmt", [nginx_timing, combined], ids=lambda f: f.name)
+def test_simulated_nginx_timing_lines_match_the_regex_parser(fmt, simulated_timing: bytes) -> None:  # type: ignore[no-untyped-def]
+    chunk = _bytes_parity(fmt, simulated_timing)
+    if fmt is nginx_timing:
+        result = parse_fast(chunk.bytes_view, timing=True)
+        assert result is not None
+        assert len(result.rows) > 0.95 * chunk.n_lines  # the fast path did the work
+
+
+@pytest.mark.parametrize("fmt", [nginx_timing, combined], ids=lambda f: f.name)
+def test_real_apache_lines_match_the_regex_parser(fmt, real_apache: Path) -> None:  # type: ignore[no-untyped-def]
+    chunk = _bytes_parity(fmt, real_apache.read_bytes())
+    if fmt is combined:
+        result = parse_fast(chunk.bytes_view, timing=False)
+        assert result is not None
+        assert len(result.rows) > 0.9 * chunk.n_lines
+
+
+@pytest.mark.parametrize("fmt", [nginx_timing, combined], ids=lambda f: f.name)
+def test_mixed_utf8_chunk_gives_the_frame_and_counts_of_its_decoded_lines(fmt) -> None:  # type: ignore[no-untyped-def]
+    plain = PLAIN.encode()
+    if fmt is combined:
+        plain = plain[: plain.rindex(b'"') + 1]
+    odd = [
+        plain.replace(b"docker", b"d\xc3\xa9cker"),  # valid UTF-8, not ASCII
+        plain.replace(b"docker", b"d\xe9cker"),  # invalid UTF-8
+        plain.replace(b"docker", b"d\xef\xbf\xbdcker"),  # a literal U+FFFD
+        plain + b"\r",  # CRLF
+        plain.replace(b"HTTP/1.1", b"HTTP/1.1\r"),  # a CR inside the line
+        plain + b"\r\r",
+        b"\x00" + plain,
+        b"",
+        b"\r",
+        plain[:90],
+    ]
+    lines = [plain] * _FAST_MIN_LINES
+    for i, line in enumerate(odd):
+        lines.insert(3 * i + 1, line)
+    data = b"\n".join(lines) + b"\n"
+    lazy = LineChunk(data)
+    parsed = fmt.parse_chunk(lazy, ParseState("t"))
+    eager = LineChunk(data)
+    expected = fmt._parse_regex(eager.lines)
+    assert_frame_equal(parsed, expected)
+    assert (parsed.get_column(KIND) == REQUEST).sum() > _FAST_MIN_LINES
+    assert "_decoded" not in lazy.__dict__  # only the odd lines were decoded
+    assert lazy.invalid_utf8 == eager.invalid_utf8 == 2
+    assert lazy.n_lines == eager.n_lines == len(lines)
+    malformed = (parsed.get_column(KIND) == MALFORMED).arg_true().to_numpy()
+    assert len(malformed) > 0
+    assert lazy.take(malformed).to_list() == eager.lines.gather(malformed).to_list()
