@@ -17,7 +17,6 @@ import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 import numpy as np
 import polars as pl
@@ -199,12 +198,12 @@ def is_parquet(path: Path) -> bool:
     return sniff_bytes(path, 4) == PARQUET_MAGIC
 
 
-def open_binary(path: Path) -> BinaryIO:
+def open_binary(path: Path) -> io.BufferedIOBase:
     """Open a file for reading bytes, transparently decompressing gzip."""
     _check_readable(path)
     try:
         if is_gzip(path):
-            return gzip.open(path, "rb")  # type: ignore[return-value]
+            return gzip.GzipFile(path, "rb")
         return path.open("rb")
     except OSError as exc:
         raise IngestError(f"cannot open: {exc.strerror or exc}", path=path) from None
@@ -259,9 +258,12 @@ class LineChunk:
     with ``take``.
     """
 
-    def __init__(self, data: bytes) -> None:
+    def __init__(self, data: bytes | memoryview, *, room: np.ndarray | None = None) -> None:
+        """``room``, if given, is a writable buffer starting with ``data`` and at least 16
+        bytes longer, which ``bytes_view`` may pad in place instead of copying ``data``."""
         self.data = data  # whole lines, each ending in "\n"
         self.nbytes = len(data)  # raw (decompressed) bytes this chunk covered
+        self._room = room
 
     @functools.cached_property
     def _decoded(self) -> tuple[pl.Series, int]:
@@ -279,17 +281,20 @@ class LineChunk:
         when the chunk has any invalid byte at all)."""
         if "_decoded" in self.__dict__:
             return self._decoded[1]
-        try:
-            self.data.decode("utf-8")
-        except UnicodeDecodeError:
-            pass
-        else:
-            return 0
-        # Only lines with a byte above 127 can hold U+FFFD once decoded.
+        # Only lines with a byte above 127 can be invalid or hold U+FFFD once decoded, and
+        # the chunk is valid UTF-8 exactly when each of them is ("\n" never sits inside a
+        # multi-byte character).
         view = self.bytes_view
         high = view.unusual[view.buf[view.unusual] > 127]
-        rows = np.unique(view.line_of(high))
-        return int(self.take(rows).str.contains("\ufffd", literal=True).sum())
+        if not len(high):
+            return 0
+        picked = self._join(np.unique(view.line_of(high)))
+        try:
+            str(picked, "utf-8")
+        except UnicodeDecodeError:
+            lines = _decode_lines(picked, strip_cr=False)[0]
+            return int(lines.str.contains("\ufffd", literal=True).sum())
+        return 0
 
     @functools.cached_property
     def n_lines(self) -> int:
@@ -297,16 +302,19 @@ class LineChunk:
             return self._decoded[0].len()
         if "bytes_view" in self.__dict__:
             return len(self.bytes_view.starts)
-        return self.data.count(b"\n")
+        return int(np.count_nonzero(np.frombuffer(self.data, np.uint8) == 10))
 
     @functools.cached_property
     def bytes_view(self) -> LineBytes:
         """The lines' boundaries and unusual bytes, found with a few passes of numpy."""
         data = self.data
-        buf = np.empty(len(data) + 16, np.uint8)
+        if self._room is not None:
+            buf = self._room[: len(data) + 16]
+        else:
+            buf = np.empty(len(data) + 16, np.uint8)
+            buf[: len(data)] = np.frombuffer(data, np.uint8)
         buf[len(data) :] = 0
         raw = buf[: len(data)]
-        raw[:] = np.frombuffer(data, np.uint8)
         # One pass finds line ends and every byte outside printable ASCII (newlines are
         # control characters).
         mask, other = scratch_masks(len(raw))
@@ -333,15 +341,18 @@ class LineChunk:
         """The lines at ``rows`` (sorted positions), as ``lines.gather(rows)`` gives them."""
         if "_decoded" in self.__dict__:
             return self._decoded[0].gather(rows)
-        view = self.bytes_view
-        data = self.data
         if not len(rows):
             return pl.Series("line", [], pl.String)
-        # The lines' bytes (without terminators), decoded and split as a chunk of their own:
-        # UTF-8 decoding never crosses a "\n", so each line decodes as it would in place.
+        # Decoded and split as a chunk of their own: UTF-8 decoding never crosses a "\n",
+        # so each line decodes as it would in place.
+        return _decode_lines(self._join(rows), strip_cr=False)[0]
+
+    def _join(self, rows: np.ndarray) -> bytes:
+        """The bytes of the lines at ``rows`` (without terminators), each followed by "\\n"."""
+        view = self.bytes_view
+        data = self.data
         pieces = zip(view.starts[rows].tolist(), view.ends[rows].tolist(), strict=True)
-        picked = b"\n".join([data[a:b] for a, b in pieces]) + b"\n"
-        return _decode_lines(picked, strip_cr=False)[0]
+        return b"\n".join([data[a:b] for a, b in pieces]) + b"\n"
 
 
 _scratch = threading.local()
@@ -375,34 +386,38 @@ def iter_line_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Lin
     with open_binary(path) as fh:
         carry = b""
         while True:
+            # Read straight into the chunk's own buffer (16 spare bytes for the byte-level
+            # parsers' padding): no copy of the block.
+            room = bytearray(len(carry) + chunk_bytes + 16)
+            room[: len(carry)] = carry
             try:
-                block = fh.read(chunk_bytes)
+                got = fh.readinto(memoryview(room)[len(carry) : len(carry) + chunk_bytes])
             except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
                 raise _corrupt(path, exc) from None
-            if not block:
+            if not got:
                 break
-            data = carry + block
-            cut = data.rfind(b"\n")
+            end = len(carry) + got
+            cut = room.rfind(b"\n", 0, end)
             if cut < 0:
-                carry = data
+                carry = bytes(room[:end])
                 continue
-            carry = data[cut + 1 :]
-            yield LineChunk(data[: cut + 1])
+            carry = bytes(room[cut + 1 : end])
+            yield LineChunk(memoryview(room)[: cut + 1], room=np.frombuffer(room, np.uint8))
         if carry:
             yield LineChunk(carry + b"\n")
 
 
-def _decode_lines(data: bytes, *, strip_cr: bool = True) -> tuple[pl.Series, int]:
+def _decode_lines(data: bytes | memoryview, *, strip_cr: bool = True) -> tuple[pl.Series, int]:
     """``\\n``-terminated lines -> (String lines, how many had bytes that are not UTF-8).
     ``strip_cr``: remove one ``\\r`` at the end of each line."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     try:
-        text = data.decode("utf-8")
+        text = str(data, "utf-8")
         invalid = 0
     except UnicodeDecodeError:
-        text = data.decode("utf-8", errors="replace")
+        text = str(data, "utf-8", "replace")
         invalid = -1  # counted below, per line
     # One native split instead of a Python list of lines: this is the hot path. Arrow's
     # split costs ~40% less CPU than Polars' split + explode.
