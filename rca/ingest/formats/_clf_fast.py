@@ -21,6 +21,7 @@ this); every other line is left to the regex parser.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import polars as pl
@@ -55,7 +56,25 @@ _MONTH_NUMBERS = np.array(
     [_MONTHS[bytes([(k >> 16) & 255, (k >> 8) & 255, k & 255])] for k in _MONTH_CODES],
     dtype=np.int64,
 )
-_DAYS_IN_MONTH = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+_FIRST_YEAR, _LAST_YEAR = 1970, 2200
+#: Per month of the years the fast path takes (index ``(year - 1970) * 12 + month - 1``):
+#: days from the epoch to its first day, and its length.
+_MONTH_START = np.array(
+    [
+        (date(y, m, 1) - date(1970, 1, 1)).days
+        for y in range(_FIRST_YEAR, _LAST_YEAR + 1)
+        for m in range(1, 13)
+    ],
+    dtype=np.int64,
+)
+_MONTH_DAYS = np.array(
+    [
+        ((date(y + m // 12, m % 12 + 1, 1) - date(y, m, 1)).days)
+        for y in range(_FIRST_YEAR, _LAST_YEAR + 1)
+        for m in range(1, 13)
+    ],
+    dtype=np.int32,
+)
 # Positions of digits and separators inside "dd/Mon/yyyy:HH:MM:SS +zzzz".
 _TIME_DIGITS = np.array([0, 1, 7, 8, 9, 10, 12, 13, 15, 16, 18, 19, 22, 23, 24, 25])
 _TIME_SEPS = {2: ord("/"), 6: ord("/"), 11: ord(":"), 14: ord(":"), 17: ord(":"), 20: _SPACE}
@@ -206,8 +225,12 @@ def _number(
 def _clf_time(buf: np.ndarray, lo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Microseconds since the epoch of ``dd/Mon/yyyy:HH:MM:SS +zzzz`` at ``lo``, and which
     rows hold such a time with values every parser agrees on."""
-    d = (buf[lo[:, None] + _TIME_DIGITS] - np.uint8(48)).astype(np.int64)
-    ok = (d <= 9).all(axis=1)
+    # One column per character: a 2-D gather and its int64 copy cost more than the math.
+    raw_digits = [buf[lo + pos] - np.uint8(48) for pos in _TIME_DIGITS.tolist()]
+    ok = raw_digits[0] <= 9
+    for digit in raw_digits[1:]:
+        ok &= digit <= 9
+    d = [digit.astype(np.int32) for digit in raw_digits]
     for pos, char in _TIME_SEPS.items():
         ok &= buf[lo + pos] == char
     sign = buf[lo + 21]
@@ -219,24 +242,20 @@ def _clf_time(buf: np.ndarray, lo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     )
     at = np.minimum(np.searchsorted(_MONTH_CODES, code), 11)
     ok &= _MONTH_CODES[at] == code
-    month = _MONTH_NUMBERS[at]
-    day = d[:, 0] * 10 + d[:, 1]
-    year = d[:, 2] * 1000 + d[:, 3] * 100 + d[:, 4] * 10 + d[:, 5]
-    hour, minute, second = d[:, 6] * 10 + d[:, 7], d[:, 8] * 10 + d[:, 9], d[:, 10] * 10 + d[:, 11]
-    off_h, off_m = d[:, 12] * 10 + d[:, 13], d[:, 14] * 10 + d[:, 15]
-    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    dim = _DAYS_IN_MONTH[month] - ((month == 2) & ~leap)
+    day = d[0] * 10 + d[1]
+    year = d[2] * 1000 + d[3] * 100 + d[4] * 10 + d[5]
+    hour, minute, second = d[6] * 10 + d[7], d[8] * 10 + d[9], d[10] * 10 + d[11]
+    off_h, off_m = d[12] * 10 + d[13], d[14] * 10 + d[15]
     # Unusual values (leap seconds, odd offsets, far years) are left to the regex parser.
-    ok &= (day >= 1) & (day <= dim) & (hour <= 23) & (minute <= 59) & (second <= 59)
-    ok &= (off_h <= 23) & (off_m <= 59) & (year >= 1970) & (year <= 2200)
-    # Days from the civil date (H. Hinnant's algorithm).
-    y = year - (month <= 2)
-    era = y // 400
-    yoe = y - era * 400
-    doy = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
-    days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+    ok &= (year >= _FIRST_YEAR) & (year <= _LAST_YEAR)
+    month_at = (
+        np.clip(year - _FIRST_YEAR, 0, _LAST_YEAR - _FIRST_YEAR) * 12 + _MONTH_NUMBERS[at] - 1
+    )
+    ok &= (day >= 1) & (day <= _MONTH_DAYS[month_at]) & (hour <= 23) & (minute <= 59)
+    ok &= (second <= 59) & (off_h <= 23) & (off_m <= 59)
+    days = _MONTH_START[month_at] + (day - 1)
     offset = np.where(sign == ord("-"), -1, 1) * (off_h * 3600 + off_m * 60)
-    seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset
+    seconds = days * 86400 + (hour * 3600 + minute * 60 + second - offset)
     return seconds * 1_000_000, ok
 
 

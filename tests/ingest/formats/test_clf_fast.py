@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import given, settings
@@ -12,7 +14,7 @@ from polars.testing import assert_frame_equal
 
 from rca.ingest._files import LineChunk
 from rca.ingest.formats._base import KIND, MALFORMED, REQUEST, ParseState
-from rca.ingest.formats._clf_fast import parse_fast, series_bytes
+from rca.ingest.formats._clf_fast import _clf_time, parse_fast, series_bytes
 from rca.ingest.formats._combined import _FAST_MIN_LINES, combined, nginx_timing
 from rca.simulate import simulate
 
@@ -179,3 +181,17 @@ def test_mixed_utf8_chunk_gives_the_frame_and_counts_of_its_decoded_lines(fmt) -
     malformed = (parsed.get_column(KIND) == MALFORMED).arg_true().to_numpy()
     assert len(malformed) > 0
     assert lazy.take(malformed).to_list() == eager.lines.gather(malformed).to_list()
+
+
+@given(
+    st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2200, 12, 30)),
+    st.integers(-(23 * 60 + 59), 23 * 60 + 59),
+)
+def test_clf_time_matches_datetime(moment: datetime, offset_minutes: int) -> None:
+    zone = timezone(timedelta(minutes=offset_minutes))
+    local = moment.replace(microsecond=0, tzinfo=zone)
+    text = local.strftime("%d/%b/%Y:%H:%M:%S %z").encode()
+    buf = np.frombuffer(text + bytes(16), np.uint8)
+    micros, ok = _clf_time(buf, np.array([0]))
+    assert ok[0]
+    assert micros[0] == int(local.timestamp()) * 1_000_000
