@@ -1,7 +1,8 @@
 """Finding input files and reading them as chunks of lines, plain or gzip.
 
 The first step of the data flow: user paths (files, folders, globs) become a sorted list of
-files, and each file becomes a stream of ``pl.Series`` chunks of lines for a parser. Gzip is
+files, and each file becomes a stream of chunks of whole lines for a parser (``LineChunk``:
+the raw bytes, decoded to a ``pl.Series`` of lines only when a parser asks). Gzip is
 recognised by its magic bytes, never by the file name.
 """
 

@@ -6,8 +6,9 @@ a real access log have the plain shape nginx writes by default, though::
 
     ADDR - USER [dd/Mon/yyyy:HH:MM:SS +zzzz] "METHOD /uri HTTP/x.y" SSS BYTES "ref" "ua"[ "-"] RT ADDR URT
 
-so this module finds the field boundaries of all lines of a chunk at once with numpy (the
-positions of every ``"`` and space in the chunk's buffer), checks each line against that plain
+so this module works on the chunk's raw bytes (``LineChunk.bytes_view``: nothing is decoded
+or split into strings), finds the field boundaries of all its lines at once with numpy (the
+positions of every ``"`` and space in the buffer), checks each line against that plain
 shape, parses the fixed-width time and the numbers directly, and builds the string columns as
 Arrow string *views* into the chunk's own buffer (no copy of the text).
 
