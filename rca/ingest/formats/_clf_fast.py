@@ -260,6 +260,48 @@ def _clf_time(buf: np.ndarray, lo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return seconds * 1_000_000, ok
 
 
+#: Spaces after the user agent (or X-Forwarded-For) that a line with upstream lists may have.
+_MAX_TAIL_SPACES = 9
+
+
+def _upstream_lists(
+    b: _Buffer, first: np.ndarray, count: np.ndarray, end: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For rows whose timing tail has ``count`` spaces, the first at ``spaces[first]``: which
+    are `` RT A1, ..., Ak N1, ..., Nm`` (addresses ``[^ ,]+``, numbers as the regex's), and
+    where their last address lies. The regex reads such a tail one way only: its address
+    list runs to the first token without a trailing comma (nginx's `` : `` separator is left
+    to the regex)."""
+    spaces, buf = b.spaces, b.buf
+    rows = len(first)
+    tokens = count - 1  # after RT
+    bounds = []
+    for j in range(1, int(count.max())):
+        lo = _nth(spaces, first, j) + 1
+        hi = np.where(j + 1 < count, _nth(spaces, first, j + 1), end)
+        bounds.append((lo, hi))
+    # Address tokens come first: the first one without a trailing comma is the last address.
+    last_address = np.full(rows, -1)
+    for j, (lo, hi) in enumerate(bounds):
+        inside = j < tokens
+        plain = inside & (hi > lo) & (buf[np.maximum(hi - 1, 0)] != _COMMA)
+        last_address = np.where((last_address < 0) & plain, j, last_address)
+    ok = (last_address >= 0) & (last_address < tokens - 1)
+    up_lo, up_hi = np.zeros(rows, np.int64), np.zeros(rows, np.int64)
+    for j, (lo, hi) in enumerate(bounds):
+        inside = j < tokens
+        listed = inside & (j < tokens - 1) & (j != last_address)  # followed by ", "
+        core_hi = hi - listed
+        is_address = inside & (j <= last_address)
+        address_ok = (core_hi > lo) & _none_in(b.commas, lo, core_hi)
+        number_ok = _number(buf, lo, core_hi, decimal=True)[0]
+        ok &= ~inside | (listed <= (buf[np.maximum(hi - 1, 0)] == _COMMA))
+        ok &= ~inside | np.where(is_address, address_ok, number_ok)
+        last = j == last_address
+        up_lo, up_hi = np.where(last, lo, up_lo), np.where(last, hi, up_hi)
+    return ok, up_lo, up_hi
+
+
 def parse_fast(view: LineBytes, *, timing: bool) -> FastResult | None:
     """Parse the plain-shaped lines of a chunk (see the module docstring).
 
@@ -328,15 +370,29 @@ def parse_fast(view: LineBytes, *, timing: bool) -> FastResult | None:
     good &= ~xff | ((q[7] == q[6] + 2) & (buf[q[6] + 1] == ord("-")))
     tail = np.where(xff, q[7] + 1, q[5] + 1)
     if timing:
-        # ` RT ADDR URT`, one upstream, nothing after.
+        # ` RT ADDR URT`, nothing after; or, after a retry, ` RT ADDR, ADDR NUM, NUM`.
         ts0 = np.searchsorted(spaces, tail)
-        t1, t2, t3 = (_nth(spaces, ts0, j) for j in (1, 2, 3))
-        good &= (_nth(spaces, ts0, 0) == tail) & ((t3 > e) | (ts0 + 3 >= len(spaces)))
-        good &= (t1 > tail + 1) & (t2 > t1 + 1) & (e > t2 + 1)
+        tail_spaces = np.searchsorted(spaces, e) - ts0
+        t1, t2 = _nth(spaces, ts0, 1), _nth(spaces, ts0, 2)
+        good &= (_nth(spaces, ts0, 0) == tail) & (t1 > tail + 1)
         rt_ok, rt_dash, rt_value, rt_fraction = _number(buf, tail + 1, t1, decimal=True)
         good &= rt_ok
-        good &= _number(buf, t2 + 1, e, decimal=True)[0]
-        good &= _none_in(b.commas, t1 + 1, t2)
+        # The upstream that answered: the last address.
+        up_lo, up_hi = t1 + 1, t2.copy()
+        single = tail_spaces == 3
+        retried = good & (tail_spaces > 3) & (tail_spaces <= _MAX_TAIL_SPACES)
+        good &= ~single | (
+            (t2 > t1 + 1)
+            & (e > t2 + 1)
+            & _number(buf, t2 + 1, e, decimal=True)[0]
+            & _none_in(b.commas, t1 + 1, t2)
+        )
+        if retried.any():
+            at = np.flatnonzero(retried)
+            ok, lo, hi = _upstream_lists(b, ts0[at], tail_spaces[at], e[at])
+            good[at] = ok
+            up_lo[at], up_hi[at] = lo, hi
+        good &= single | retried
     else:
         good &= tail == e
 
@@ -369,7 +425,7 @@ def parse_fast(view: LineBytes, *, timing: bool) -> FastResult | None:
     if timing:
         seconds = rt_value[keep] / _POW10[rt_fraction[keep]]
         raw["duration_s"] = pl.Series(np.where(rt_dash[keep], np.nan, seconds)).fill_nan(None)
-        raw["upstream"] = view_of(t1 + 1, t2)
+        raw["upstream"] = view_of(up_lo, up_hi)
         exprs["duration_s"] = pl.col("duration_s")
         exprs["upstream"] = _dash_null("upstream")
     fields = pl.DataFrame(raw).select(

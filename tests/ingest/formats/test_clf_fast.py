@@ -195,3 +195,35 @@ def test_clf_time_matches_datetime(moment: datetime, offset_minutes: int) -> Non
     micros, ok = _clf_time(buf, np.array([0]))
     assert ok[0]
     assert micros[0] == int(local.timestamp()) * 1_000_000
+
+
+RETRIES = [
+    ("10.0.0.1:5000, 10.0.0.2:5000", "0.001, 0.013", True),
+    ("a:1, b:2, c:3", "-, 0.5, 1", True),
+    ("a:1, -", "0.1, -", True),
+    ("a:1 : b:2", "0.1 : 0.2", False),  # nginx's internal-redirect separator: the regexes
+    ("a:1,, b:2", "0.1, 0.2", False),
+    ("a:1, b:2,", "0.1, 0.2", False),
+    ("a:1, b:2", "0.1, 0.2,", False),
+    ("a:1, b:2", "0.1,, 0.2", False),
+    ("a:1,b:2", "0.1, 0.2", False),
+    ("a:1, b:2", "0.1 0.2", False),
+    ("a:1, b:2", "0.1, 0.2 extra", False),
+    ("a:1, b:2", "0.1, 1234567890123456", False),  # too many digits to convert exactly
+]
+
+
+def test_retried_upstreams_take_the_fast_path_and_match_the_regex_parser() -> None:
+    lines = [
+        PLAIN.replace("10.1.122.245:5000 0.014", f"{addresses} {times}")
+        for addresses, times, _ in RETRIES
+    ]
+    lines = lines * (_FAST_MIN_LINES // len(lines) + 1)
+    fast, regex = both(nginx_timing, lines)
+    assert_frame_equal(fast, regex)
+    result = parse_fast(series_bytes(pl.Series(lines)), timing=True)
+    assert result is not None
+    taken = {i % len(RETRIES) for i in result.rows.tolist()}
+    assert taken == {i for i, (_, _, fast_path) in enumerate(RETRIES) if fast_path}
+    upstreams = fast.get_column("upstream").head(3).to_list()
+    assert upstreams == ["10.0.0.2:5000", "c:3", None]
