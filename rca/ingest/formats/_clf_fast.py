@@ -29,7 +29,7 @@ import polars as pl
 
 from rca._schema import REQUEST_FIELDS
 from rca.ingest._files import LineBytes, scratch_masks
-from rca.ingest.formats._base import KIND, REQUEST
+from rca.ingest.formats._base import KIND, MALFORMED, OTHER, REQUEST
 from rca.ingest.formats._log_format import unescape_unique
 
 _QUOTE, _SPACE, _BACKSLASH, _COMMA, _QMARK, _HASH = 34, 32, 92, 44, 63, 35
@@ -98,10 +98,22 @@ _POW10 = np.array([float(10**k) for k in range(_MAX_DIGITS + 1)])
 @dataclass(frozen=True)
 class FastResult:
     """Rows the fast path parsed (``rows``: their positions in the chunk) and their
-    canonical request fields plus ``_kind``, in chunk order."""
+    canonical request fields plus ``_kind``, in chunk order; and the rows no regex can
+    match (``unmatched``, ``blank`` saying which of them are empty or spaces)."""
 
     rows: np.ndarray
     fields: pl.DataFrame
+    unmatched: np.ndarray
+    blank: np.ndarray
+
+
+def unmatched_fields(blank: np.ndarray) -> pl.DataFrame:
+    """What the regex parser gives for lines it cannot match: null fields, ``_kind``
+    OTHER for blank lines and MALFORMED for the rest."""
+    kind = np.where(blank, OTHER, MALFORMED).astype(np.uint8)
+    return pl.DataFrame({KIND: kind}).select(
+        *[pl.lit(None, t).alias(c) for c, t in REQUEST_FIELDS.items()], pl.col(KIND)
+    )
 
 
 def series_bytes(lines: pl.Series) -> LineBytes:
@@ -315,11 +327,19 @@ def parse_fast(view: LineBytes, *, timing: bool) -> FastResult | None:
     starts, ends = view.starts, view.ends
     q0 = np.searchsorted(quotes, starts)
     nq = np.searchsorted(quotes, ends) - q0
-    ok = (nq == 6) | (nq == 8)
     # A line with an unusual byte or an escaped quote anywhere is not plain.
-    for pos in (view.unusual, quotes[buf[quotes - 1] == _BACKSLASH]):
-        if len(pos):
-            ok[view.line_of(pos)] = False
+    odd = np.zeros(n, bool)
+    if len(view.unusual):
+        odd[view.line_of(view.unusual)] = True
+    ok = ((nq == 6) | (nq == 8)) & ~odd
+    escaped = quotes[buf[quotes - 1] == _BACKSLASH]
+    if len(escaped):
+        ok[view.line_of(escaped)] = False
+    # Both regexes need six quotes: a plain line with fewer (a torn line, a blank one)
+    # matches neither. Blank means empty or spaces only (other whitespace is unusual).
+    unmatched = np.flatnonzero((nq < 6) & ~odd)
+    u_lo, u_hi = starts[unmatched], ends[unmatched]
+    blank = np.searchsorted(spaces, u_hi) - np.searchsorted(spaces, u_lo) == u_hi - u_lo
     rows = np.flatnonzero(ok)
     s, e, k, nq = starts[rows], ends[rows], q0[rows], nq[rows]
     q = [_nth(quotes, k, j) for j in range(8)]
@@ -435,7 +455,7 @@ def parse_fast(view: LineBytes, *, timing: bool) -> FastResult | None:
         ],
         pl.lit(REQUEST, pl.UInt8).alias(KIND),
     )
-    return FastResult(rows=rows, fields=fields)
+    return FastResult(rows=rows, fields=fields, unmatched=unmatched, blank=blank)
 
 
 def _dash_null(name: str) -> pl.Expr:

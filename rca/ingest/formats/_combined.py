@@ -31,7 +31,7 @@ import polars as pl
 
 from rca.ingest._files import LineBytes, LineChunk
 from rca.ingest.formats._base import ParseState
-from rca.ingest.formats._clf_fast import parse_fast, series_bytes
+from rca.ingest.formats._clf_fast import parse_fast, series_bytes, unmatched_fields
 from rca.ingest.formats._log_format import (
     QUOTED,
     UPSTREAM_ADDRS,
@@ -110,21 +110,29 @@ class _Layout:
     ) -> pl.DataFrame:
         n = len(view.starts)
         fast = parse_fast(view, timing=self.timing)
-        if fast is None or len(fast.rows) == 0:
+        if fast is None or len(fast.rows) + len(fast.unmatched) == 0:
             return self._parse_regex(everything())
-        done = fast.fields
         if len(fast.rows) == n:
-            return done
+            return fast.fields
+        parts, placed = [fast.fields], [fast.rows]
+        if len(fast.unmatched):
+            parts.append(unmatched_fields(fast.blank))
+            placed.append(fast.unmatched)
         rest = np.ones(n, dtype=bool)
-        rest[fast.rows] = False
+        for rows in placed:
+            rest[rows] = False
         slow_rows = np.flatnonzero(rest)
-        slow = self._parse_regex(take(slow_rows))
-        # Back to line order: position of each line's row in [fast rows..., slow rows...].
-        # (Rechunked first: a gather across two chunks costs several times more.)
+        if len(slow_rows):
+            parts.append(self._parse_regex(take(slow_rows)))
+            placed.append(slow_rows)
+        # Back to line order: position of each line's row in the concatenated parts.
+        # (Rechunked first: a gather across chunks costs several times more.)
         order = np.empty(n, dtype=np.int64)
-        order[fast.rows] = np.arange(len(fast.rows))
-        order[slow_rows] = len(fast.rows) + np.arange(len(slow_rows))
-        return pl.concat([done, slow], how="vertical", rechunk=True).gather(order)
+        offset = 0
+        for rows in placed:
+            order[rows] = offset + np.arange(len(rows))
+            offset += len(rows)
+        return pl.concat(parts, how="vertical", rechunk=True).gather(order)
 
     def _parse_regex(self, line: pl.Series) -> pl.DataFrame:
         core = line.str.extract_groups(_CORE).struct.unnest()

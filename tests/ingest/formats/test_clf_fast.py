@@ -83,6 +83,9 @@ def test_plain_lines_take_the_fast_path() -> None:
     result = parse_fast(series_bytes(lines), timing=True)
     assert result is not None
     assert result.rows.tolist() == list(range(100))
+    # "garbage" has fewer quotes than either regex needs: known unmatched, not blank.
+    assert result.unmatched.tolist() == [100]
+    assert result.blank.tolist() == [False]
     assert (result.fields.get_column(KIND) == REQUEST).all()
     ua = result.fields.get_column("user_agent")[0]
     assert ua.endswith("(Docker-Client/20.10.7 \\(linux\\))")
