@@ -252,6 +252,22 @@ def ua_kernel_expr(ua: pl.Expr) -> pl.Expr:
     return marker.str.replace(r"^(el[0-9]+)_[0-9]+$", "${1}")
 
 
+def _route_start(frame: pl.DataFrame | pl.LazyFrame) -> pl.Expr | pl.Series:
+    """Character offset of the ``/`` before the registry route (see ``_V2_ROUTE``), null
+    when the path has none; UInt32, like ``len_chars``.
+
+    On an eager frame of ASCII paths, ``str.find`` gives it directly (its byte offset is
+    then the character offset) at about half the cost of removing the route and measuring
+    what is left.
+    """
+    if isinstance(frame, pl.DataFrame):
+        path = frame.get_column("path")
+        if (path.str.len_bytes() == path.str.len_chars()).all():
+            return path.str.find(_V2_ROUTE)
+    before = pl.col("path").str.replace(_V2_ROUTE, "").str.len_chars()
+    return pl.when(before < pl.col("path").str.len_chars()).then(before)
+
+
 def _join_unique(frame: FrameT, column: str, exprs: dict[str, pl.Expr]) -> FrameT:
     # Regexes over distinct values only: a million requests have a few thousand user agents.
     distinct = frame.select(pl.col(column)).unique()
@@ -271,17 +287,60 @@ def _join_client_prefix(frame: FrameT) -> FrameT:
     ip = pl.col("client_ip")
     distinct = frame.select(ip).unique()
     colon = ip.str.contains(":", literal=True).fill_null(False)
-    table = pl.concat(
-        [
-            distinct.filter(colon).with_columns(client_prefix=client_prefix_expr(ip)),
-            distinct.filter(~colon).with_columns(
-                client_prefix=pl.when(ip.str.contains(_V4)).then(
-                    ip.str.replace(_V4, "$1.$2.$3.0/24")
-                )
-            ),
-        ]
+    v4 = distinct.filter(~colon).with_columns(
+        client_prefix=pl.when(ip.str.contains(_V4)).then(ip.str.replace(_V4, "$1.$2.$3.0/24"))
     )
+    v6 = distinct.filter(colon)
+    parts = [v4]
+    # Compiling the IPv6 expression costs more than evaluating it: skipped on an eager
+    # frame without IPv6 addresses.
+    if not isinstance(v6, pl.DataFrame) or v6.height:
+        parts.insert(0, v6.with_columns(client_prefix=client_prefix_expr(ip)))
+    table = pl.concat(parts)
     return frame.join(table, on="client_ip", how="left", nulls_equal=True, maintain_order="left")
+
+
+#: The user-agent attributes of each user agent seen, across chunks and files: a log holds
+#: few distinct agents, and the regexes (compiled on every call) cost more than a lookup.
+_UA_SEEN: dict[str | None, tuple[str | None, ...]] = {}
+_UA_SEEN_MAX = 1 << 16
+_UA_COLUMNS = ("ua_family", "ua_version", "ua_os", "ua_kernel")
+
+
+def _ua_exprs() -> dict[str, pl.Expr]:
+    ua = pl.col("user_agent")
+    return {
+        "ua_family": ua_family_expr(ua),
+        "ua_version": ua_version_expr(ua),
+        "ua_os": ua_os_expr(ua),
+        "ua_kernel": ua_kernel_expr(ua),
+    }
+
+
+def _join_user_agent(frame: FrameT) -> FrameT:
+    """The ``ua_*`` columns, computed once per distinct user agent (remembered across
+    calls on eager frames) and joined back."""
+    if not isinstance(frame, pl.DataFrame):
+        return _join_unique(frame, "user_agent", _ua_exprs())
+    distinct = frame.get_column("user_agent").unique()
+    if distinct.len() > _UA_SEEN_MAX:
+        return _join_unique(frame, "user_agent", _ua_exprs())
+    agents = distinct.to_list()
+    found = {agent: _UA_SEEN.get(agent) for agent in agents}
+    missing = [agent for agent, row in found.items() if row is None]
+    if missing:
+        table = pl.DataFrame({"user_agent": missing}, schema={"user_agent": pl.String})
+        computed = {row[0]: row[1:] for row in table.with_columns(**_ua_exprs()).iter_rows()}
+        found.update(computed)
+        if len(_UA_SEEN) + len(computed) > _UA_SEEN_MAX:
+            _UA_SEEN.clear()
+        _UA_SEEN.update(computed)
+    rows = [found[agent] for agent in agents]
+    columns: dict[str, list[Any]] = {"user_agent": agents}
+    for i, name in enumerate(_UA_COLUMNS):
+        columns[name] = [row[i] for row in rows]  # type: ignore[index]
+    table = pl.DataFrame(columns, schema={c: pl.String for c in columns})
+    return frame.join(table, on="user_agent", how="left", nulls_equal=True, maintain_order="left")
 
 
 def derive(frame: FrameT) -> FrameT:
@@ -304,25 +363,34 @@ def derive(frame: FrameT) -> FrameT:
     existing = [c for c in DERIVED_FIELDS if c in frame.collect_schema()]
     if existing:
         frame = frame.drop(existing)
-    path, ua = pl.col("path"), pl.col("user_agent")
-    # The route regex runs once, into a temporary column both attributes read.
-    frame = frame.with_columns(_route(path).alias("__route"))
-    route = pl.col("__route")
-    repository = _repository(path, route)
+    path = pl.col("path")
+    # Where the route starts (the regex runs once), then every attribute from that offset.
+    frame = frame.with_columns(_route_start(frame).alias("__before"))
+    before = pl.col("__before")
+    # UInt32 arithmetic, as in _name_length: a route right after "/v2/" wraps to a huge
+    # name length (kept so that the output does not change).
     frame = frame.with_columns(
-        endpoint=_endpoint(path, pl.col("method"), route),
-        repository=repository,
-        namespace=repository.str.split("/").list.first(),
-    ).drop("__route")
-    frame = _join_client_prefix(frame)
-    frame = _join_unique(
-        frame,
-        "user_agent",
-        {
-            "ua_family": ua_family_expr(ua),
-            "ua_version": ua_version_expr(ua),
-            "ua_os": ua_os_expr(ua),
-            "ua_kernel": ua_kernel_expr(ua),
-        },
+        __routed=(path.str.starts_with("/v2/") & (before - 4 > 0)).fill_null(False),
+        __head=path.str.slice(before + 1, len("blobs/uploads")),
     )
+    routed, head = pl.col("__routed"), pl.col("__head")
+    frame = frame.with_columns(
+        endpoint=pl.when(path == "/v2/")
+        .then(pl.lit("ping"))
+        .when(routed.not_())
+        .then(pl.lit("other"))
+        .when(head.str.starts_with("manifests/"))
+        .then(pl.lit("manifest"))
+        .when(head.str.starts_with("tags/"))
+        .then(pl.lit("tags"))
+        .when(head.str.starts_with("blobs/uploads"))
+        .then(pl.lit("upload"))
+        .when(pl.col("method").str.to_uppercase().is_in(_WRITE_METHODS))
+        .then(pl.lit("upload"))
+        .otherwise(pl.lit("blob")),
+        repository=pl.when(routed).then(path.str.slice(4, before - 4)),
+    ).drop("__before", "__routed", "__head")
+    frame = frame.with_columns(namespace=pl.col("repository").str.split("/").list.first())
+    frame = _join_client_prefix(frame)
+    frame = _join_user_agent(frame)
     return frame.with_columns([pl.col(c).cast(t) for c, t in DERIVED_FIELDS.items()])

@@ -1,22 +1,25 @@
 """Finding input files and reading them as chunks of lines, plain or gzip.
 
 The first step of the data flow: user paths (files, folders, globs) become a sorted list of
-files, and each file becomes a stream of ``pl.Series`` chunks of lines for a parser. Gzip is
+files, and each file becomes a stream of chunks of whole lines for a parser (``LineChunk``:
+the raw bytes, decoded to a ``pl.Series`` of lines only when a parser asks). Gzip is
 recognised by its magic bytes, never by the file name.
 """
 
 from __future__ import annotations
 
+import functools
 import glob
 import gzip
 import io
 import os
+import threading
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
+import numpy as np
 import polars as pl
 
 from rca._errors import IngestError
@@ -196,12 +199,12 @@ def is_parquet(path: Path) -> bool:
     return sniff_bytes(path, 4) == PARQUET_MAGIC
 
 
-def open_binary(path: Path) -> BinaryIO:
+def open_binary(path: Path) -> io.BufferedIOBase:
     """Open a file for reading bytes, transparently decompressing gzip."""
     _check_readable(path)
     try:
         if is_gzip(path):
-            return gzip.open(path, "rb")  # type: ignore[return-value]
+            return gzip.GzipFile(path, "rb")
         return path.open("rb")
     except OSError as exc:
         raise IngestError(f"cannot open: {exc.strerror or exc}", path=path) from None
@@ -225,12 +228,149 @@ def _corrupt(path: Path, exc: BaseException) -> IngestError:
 
 
 @dataclass(frozen=True)
-class LineChunk:
-    """One chunk of a file's lines."""
+class LineBytes:
+    """A chunk's lines as bytes, for parsers that work on the raw buffer (``_clf_fast``).
 
-    lines: pl.Series  # String, without line terminators ("\n" and a trailing "\r" removed)
-    invalid_utf8: int  # how many of these lines had bytes that are not UTF-8 (replaced by U+FFFD)
-    nbytes: int  # raw (decompressed) bytes this chunk covered
+    ``buf`` is the chunk (every line ending in ``\\n``) followed by 16 zero bytes, so that
+    fixed-width reads near the end stay inside it. Line ``i`` is ``buf[starts[i]:ends[i]]``,
+    without its ``\\n`` and one ``\\r`` before it, exactly the text of ``LineChunk.lines[i]``
+    when the line is ASCII. ``unusual`` holds the positions, inside lines, of every byte that
+    is not printable ASCII (control characters, DEL, and all bytes of multi-byte or invalid
+    UTF-8), in increasing order.
+    """
+
+    buf: np.ndarray
+    starts: np.ndarray
+    ends: np.ndarray
+    unusual: np.ndarray
+
+    def line_of(self, positions: np.ndarray) -> np.ndarray:
+        """The line holding each of ``positions`` (positions inside lines)."""
+        import numpy as np
+
+        return np.searchsorted(self.ends, positions, side="right")
+
+
+class LineChunk:
+    """One chunk of a file's lines: its raw bytes, and the lines as text when asked.
+
+    Formats get ``lines`` (decoded and split once, on first use, in the parsing thread);
+    a byte-level parser can use ``bytes_view`` instead and decode only the lines it needs
+    with ``take``.
+    """
+
+    def __init__(self, data: bytes | memoryview, *, room: np.ndarray | None = None) -> None:
+        """``room``, if given, is a writable buffer starting with ``data`` and at least 16
+        bytes longer, which ``bytes_view`` may pad in place instead of copying ``data``."""
+        self.data = data  # whole lines, each ending in "\n"
+        self.nbytes = len(data)  # raw (decompressed) bytes this chunk covered
+        self._room = room
+
+    @functools.cached_property
+    def _decoded(self) -> tuple[pl.Series, int]:
+        return _decode_lines(self.data)
+
+    @property
+    def lines(self) -> pl.Series:
+        """String lines without terminators ("\\n" and one "\\r" before it removed);
+        bytes that are not UTF-8 are replaced by U+FFFD."""
+        return self._decoded[0]
+
+    @functools.cached_property
+    def invalid_utf8(self) -> int:
+        """How many lines have bytes that are not UTF-8 (lines holding U+FFFD once decoded,
+        when the chunk has any invalid byte at all)."""
+        if "_decoded" in self.__dict__:
+            return self._decoded[1]
+        # Only lines with a byte above 127 can be invalid or hold U+FFFD once decoded, and
+        # the chunk is valid UTF-8 exactly when each of them is ("\n" never sits inside a
+        # multi-byte character).
+        view = self.bytes_view
+        high = view.unusual[view.buf[view.unusual] > 127]
+        if not len(high):
+            return 0
+        picked = self._join(np.unique(view.line_of(high)))
+        try:
+            str(picked, "utf-8")
+        except UnicodeDecodeError:
+            lines = _decode_lines(picked, strip_cr=False)[0]
+            return int(lines.str.contains("\ufffd", literal=True).sum())
+        return 0
+
+    @functools.cached_property
+    def n_lines(self) -> int:
+        if "_decoded" in self.__dict__:
+            return self._decoded[0].len()
+        if "bytes_view" in self.__dict__:
+            return len(self.bytes_view.starts)
+        return int(np.count_nonzero(np.frombuffer(self.data, np.uint8) == 10))
+
+    @functools.cached_property
+    def bytes_view(self) -> LineBytes:
+        """The lines' boundaries and unusual bytes, found with a few passes of numpy."""
+        data = self.data
+        if self._room is not None:
+            buf = self._room[: len(data) + 16]
+        else:
+            buf = np.empty(len(data) + 16, np.uint8)
+            buf[: len(data)] = np.frombuffer(data, np.uint8)
+        buf[len(data) :] = 0
+        raw = buf[: len(data)]
+        # One pass finds line ends and every byte outside printable ASCII (newlines are
+        # control characters).
+        mask, other = scratch_masks(len(raw))
+        np.less(raw, 32, out=mask)
+        np.greater(raw, 126, out=other)
+        mask |= other
+        at = np.flatnonzero(mask)
+        char = raw[at]
+        newline = char == 10
+        ends = at[newline]
+        starts = np.empty_like(ends)
+        starts[:1] = 0
+        starts[1:] = ends[:-1] + 1
+        unusual = at[~newline]
+        if len(unusual) and (char == 13).any():
+            # A "\r" right before the "\n" is part of the line terminator.
+            cr = (raw[unusual] == 13) & (raw[unusual + 1] == 10)
+            if cr.any():
+                ends = ends - (raw[np.maximum(ends - 1, 0)] == 13) * (ends > starts)
+                unusual = unusual[~cr]
+        return LineBytes(buf=buf, starts=starts, ends=ends, unusual=unusual)
+
+    def take(self, rows: np.ndarray) -> pl.Series:
+        """The lines at ``rows`` (sorted positions), as ``lines.gather(rows)`` gives them."""
+        if "_decoded" in self.__dict__:
+            return self._decoded[0].gather(rows)
+        if not len(rows):
+            return pl.Series("line", [], pl.String)
+        # Decoded and split as a chunk of their own: UTF-8 decoding never crosses a "\n",
+        # so each line decodes as it would in place.
+        return _decode_lines(self._join(rows), strip_cr=False)[0]
+
+    def _join(self, rows: np.ndarray) -> bytes:
+        """The bytes of the lines at ``rows`` (without terminators), each followed by "\\n"."""
+        view = self.bytes_view
+        data = self.data
+        pieces = zip(view.starts[rows].tolist(), view.ends[rows].tolist(), strict=True)
+        return b"\n".join([data[a:b] for a, b in pieces]) + b"\n"
+
+
+_scratch = threading.local()
+#: Scratch masks up to this size are kept per thread.
+_SCRATCH_MAX = 64 * 1024 * 1024
+
+
+def scratch_masks(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Two boolean arrays of length ``n`` for full-buffer comparisons, reused by the
+    calling thread: a fresh 8 MB array per comparison costs page faults (kernel time)
+    comparable to the comparison itself. Their contents are garbage."""
+    held: tuple[np.ndarray, np.ndarray] | None = getattr(_scratch, "masks", None)
+    if held is None or len(held[0]) < n:
+        held = (np.empty(n, bool), np.empty(n, bool))
+        if n <= _SCRATCH_MAX:
+            _scratch.masks = held
+    return held[0][:n], held[1][:n]
 
 
 def iter_line_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[LineChunk]:
@@ -247,42 +387,48 @@ def iter_line_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Lin
     with open_binary(path) as fh:
         carry = b""
         while True:
+            # Read straight into the chunk's own buffer (16 spare bytes for the byte-level
+            # parsers' padding): no copy of the block.
+            room = bytearray(len(carry) + chunk_bytes + 16)
+            room[: len(carry)] = carry
             try:
-                block = fh.read(chunk_bytes)
+                got = fh.readinto(memoryview(room)[len(carry) : len(carry) + chunk_bytes])
             except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
                 raise _corrupt(path, exc) from None
-            if not block:
+            if not got:
                 break
-            data = carry + block
-            cut = data.rfind(b"\n")
+            end = len(carry) + got
+            cut = room.rfind(b"\n", 0, end)
             if cut < 0:
-                carry = data
+                carry = bytes(room[:end])
                 continue
-            carry = data[cut + 1 :]
-            yield _to_chunk(data[: cut + 1])
+            carry = bytes(room[cut + 1 : end])
+            yield LineChunk(memoryview(room)[: cut + 1], room=np.frombuffer(room, np.uint8))
         if carry:
-            yield _to_chunk(carry + b"\n")
+            yield LineChunk(carry + b"\n")
 
 
-def _to_chunk(data: bytes) -> LineChunk:
+def _decode_lines(data: bytes | memoryview, *, strip_cr: bool = True) -> tuple[pl.Series, int]:
+    """``\\n``-terminated lines -> (String lines, how many had bytes that are not UTF-8).
+    ``strip_cr``: remove one ``\\r`` at the end of each line."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
     try:
-        text = data.decode("utf-8")
+        text = str(data, "utf-8")
         invalid = 0
     except UnicodeDecodeError:
-        text = data.decode("utf-8", errors="replace")
+        text = str(data, "utf-8", "replace")
         invalid = -1  # counted below, per line
     # One native split instead of a Python list of lines: this is the hot path. Arrow's
     # split costs ~40% less CPU than Polars' split + explode.
     parts = pc.split_pattern(pa.array([text[:-1]], pa.large_string()), "\n").flatten()
     lines = pl.Series("line", parts, dtype=pl.String)
-    if "\r" in text:
+    if strip_cr and "\r" in text:
         lines = lines.str.strip_suffix("\r")
     if invalid:
         invalid = int(lines.str.contains("\ufffd", literal=True).sum())
-    return LineChunk(lines=lines, invalid_utf8=invalid, nbytes=len(data))
+    return lines, invalid
 
 
 def read_all_bytes(path: Path) -> bytes:

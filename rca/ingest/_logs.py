@@ -452,11 +452,13 @@ class _Parsed:
 
 
 def _parse_chunk(chunk: LineChunk, fmt: LogFormat, state: ParseState, source: str) -> _Parsed:
-    lines = chunk.lines
-    parsed = fmt.parse(lines, state)
-    if parsed.height != lines.len() or KIND not in parsed.columns:
+    # A format that reads raw bytes (the combined family) decodes only the lines it needs.
+    parse_bytes = getattr(fmt, "parse_chunk", None)
+    parsed = parse_bytes(chunk, state) if parse_bytes else fmt.parse(chunk.lines, state)
+    n_lines = chunk.n_lines
+    if parsed.height != n_lines or KIND not in parsed.columns:
         raise RuntimeError(
-            f"log format {fmt.name!r} returned {parsed.height} rows for {lines.len()} lines "
+            f"log format {fmt.name!r} returned {parsed.height} rows for {n_lines} lines "
             f"(or no {KIND} column) in {source}; this is a bug in the parser"
         )
     kind = parsed.get_column(KIND)
@@ -467,7 +469,8 @@ def _parse_chunk(chunk: LineChunk, fmt: LogFormat, state: ParseState, source: st
     n_other = int((kind == OTHER).sum())
     samples: list[str] = []
     if n_malformed:
-        samples = lines.filter(is_malformed).head(MAX_SAMPLES).to_list()
+        first = is_malformed.arg_true().head(MAX_SAMPLES).to_numpy()
+        samples = chunk.take(first).to_list()
     requests = None
     first_ts = last_ts = None
     out_of_order = 0
@@ -482,10 +485,10 @@ def _parse_chunk(chunk: LineChunk, fmt: LogFormat, state: ParseState, source: st
         if non_null.len():
             last_ts = non_null[-1]
     return _Parsed(
-        lines=lines.len(),
+        lines=n_lines,
         records=n_records,
         # A _kind outside the three values would break reconciliation: count it as malformed.
-        malformed=lines.len() - n_records - n_other,
+        malformed=n_lines - n_records - n_other,
         other=n_other,
         invalid_utf8=chunk.invalid_utf8,
         nbytes=chunk.nbytes,

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from rca._schema import DERIVED_FIELDS
-from rca.ingest._derive import client_prefix_expr, derive
+from rca.ingest._derive import client_prefix_expr, derive, endpoint_expr, repository_expr
 
 
 def _frame(**columns: list[str | None]) -> pl.DataFrame:
@@ -244,3 +244,33 @@ def test_derive_empty_frame() -> None:
     out = derive(_frame(path=[]))
     assert out.height == 0
     assert set(DERIVED_FIELDS) <= set(out.columns)
+
+
+_PATH_PARTS = ["/", "/v2/", "v2", "blobs", "uploads", "manifests", "tags", "list", "a", "é", "?"]
+
+
+@given(st.lists(st.lists(st.sampled_from(_PATH_PARTS), max_size=8).map("".join), min_size=1))
+@example(["/v2/blobs/x", "/v2//blobs/x", "/v2/manifests/x", "/v2/é/a/blobs/x", "/v2/"])
+@example(["/v2/a/blobs/uploads", "/v2/a/blobs/uploads/", "/v2/a/blobs/uploads/x/y"])
+def test_route_offsets_on_eager_frames_match_the_lazy_expressions(paths: list[str]) -> None:
+    # Eager frames of ASCII paths find the route with str.find; lazy frames (and paths
+    # with other characters) remove it with a regex and measure what is left.
+    frame = _frame(path=paths, method=["PUT" if i % 3 else "GET" for i in range(len(paths))])
+    eager = derive(frame)
+    assert_frame_equal(eager, derive(frame.lazy()).collect())
+    expected = frame.select(
+        endpoint=endpoint_expr(pl.col("path"), pl.col("method")),
+        repository=repository_expr(pl.col("path")),
+    ).with_columns(namespace=pl.col("repository").str.split("/").list.first())
+    assert_frame_equal(
+        eager.select("endpoint", "repository", "namespace"), expected, check_dtypes=False
+    )
+
+
+def test_user_agent_attributes_do_not_depend_on_earlier_chunks() -> None:
+    # Eager frames remember each agent's attributes; the lazy path computes them afresh.
+    agents = ["curl/8.0", None, "docker/24.0.5 kernel/5.15.0-91-generic os/linux", "x"]
+    first = _frame(user_agent=agents[:2])
+    second = _frame(user_agent=agents[::-1] * 2)
+    for frame in (first, second, first):
+        assert_frame_equal(derive(frame), derive(frame.lazy()).collect())

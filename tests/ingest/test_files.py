@@ -7,13 +7,21 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
 from rca._errors import IngestError
-from rca.ingest._files import expand, head_text, is_gzip, is_parquet, iter_line_chunks
+from rca.ingest._files import (
+    LineChunk,
+    expand,
+    head_text,
+    is_gzip,
+    is_parquet,
+    iter_line_chunks,
+)
 
 
 def test_expand_file_folder_glob_and_list(tmp_path: Path) -> None:
@@ -150,3 +158,43 @@ def test_chunking_never_changes_the_lines(
     if data.endswith(b"\n") or not data:
         expected = expected[:-1]
     assert len(whole) == len(expected)
+
+
+_PIECES = [
+    b"a",
+    b" ",
+    b'"',
+    b"\n",
+    b"\r",
+    b"\r\n",
+    b"\x00",
+    b"\xff",
+    b"\xc3\xa9",
+    b"\xc3",
+    b"\xef\xbf\xbd",
+]
+
+
+@given(st.lists(st.sampled_from(_PIECES), max_size=40))
+@example([b"\r", b"\n", b"\r", b"\r", b"\n", b"\xc3", b"\n"])
+def test_chunk_bytes_agree_with_its_decoded_lines(pieces: list[bytes]) -> None:
+    data = b"".join(pieces) + b"\n"
+    eager = LineChunk(data)
+    lines = eager.lines.to_list()
+    lazy = LineChunk(data)
+    # Counting invalid lines from the bytes gives the count decoding the chunk gives.
+    assert lazy.invalid_utf8 == eager.invalid_utf8
+    view = lazy.bytes_view
+    assert lazy.n_lines == eager.n_lines == len(view.starts) == len(lines)
+    odd = set(view.line_of(view.unusual).tolist())
+    for i, line in enumerate(lines):
+        raw = data[view.starts[i] : view.ends[i]]
+        # Printable-ASCII lines are their bytes; the others hold an unusual byte.
+        assert (i in odd) == any(b < 32 or b > 126 for b in raw)
+        if i not in odd:
+            assert raw.decode() == line
+    rows = np.arange(len(lines))
+    assert lazy.take(rows).to_list() == lines
+    assert lazy.take(rows[1::2]).to_list() == lines[1::2]
+    assert lazy.take(rows[:0]).to_list() == []
+    assert "_decoded" not in lazy.__dict__

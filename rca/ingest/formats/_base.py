@@ -3,7 +3,10 @@
 The reading machinery (``rca.ingest._logs``) splits files into chunks of lines and hands
 each chunk to a format's parser as a ``pl.Series`` of strings. Parsers are vectorised
 (regexes and splits in Polars, no Python loop per line) because ingest speed is a
-product requirement.
+product requirement. A format may also offer ``parse_chunk(chunk, state)``, taking the
+``rca.ingest._files.LineChunk`` itself (raw bytes; lines decoded on demand) and returning
+what ``parse`` would return for ``chunk.lines``; the machinery then calls that instead
+(the combined family does, to skip decoding the lines its byte-level path reads).
 """
 
 from __future__ import annotations

@@ -6,8 +6,9 @@ a real access log have the plain shape nginx writes by default, though::
 
     ADDR - USER [dd/Mon/yyyy:HH:MM:SS +zzzz] "METHOD /uri HTTP/x.y" SSS BYTES "ref" "ua"[ "-"] RT ADDR URT
 
-so this module finds the field boundaries of all lines of a chunk at once with numpy (the
-positions of every ``"`` and space in the chunk's buffer), checks each line against that plain
+so this module works on the chunk's raw bytes (``LineChunk.bytes_view``: nothing is decoded
+or split into strings), finds the field boundaries of all its lines at once with numpy (the
+positions of every ``"`` and space in the buffer), checks each line against that plain
 shape, parses the fixed-width time and the numbers directly, and builds the string columns as
 Arrow string *views* into the chunk's own buffer (no copy of the text).
 
@@ -21,12 +22,14 @@ this); every other line is left to the regex parser.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import numpy as np
 import polars as pl
 
 from rca._schema import REQUEST_FIELDS
-from rca.ingest.formats._base import KIND, REQUEST
+from rca.ingest._files import LineBytes, scratch_masks
+from rca.ingest.formats._base import KIND, MALFORMED, OTHER, REQUEST
 from rca.ingest.formats._log_format import unescape_unique
 
 _QUOTE, _SPACE, _BACKSLASH, _COMMA, _QMARK, _HASH = 34, 32, 92, 44, 63, 35
@@ -54,7 +57,25 @@ _MONTH_NUMBERS = np.array(
     [_MONTHS[bytes([(k >> 16) & 255, (k >> 8) & 255, k & 255])] for k in _MONTH_CODES],
     dtype=np.int64,
 )
-_DAYS_IN_MONTH = np.array([0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int64)
+_FIRST_YEAR, _LAST_YEAR = 1970, 2200
+#: Per month of the years the fast path takes (index ``(year - 1970) * 12 + month - 1``):
+#: days from the epoch to its first day, and its length.
+_MONTH_START = np.array(
+    [
+        (date(y, m, 1) - date(1970, 1, 1)).days
+        for y in range(_FIRST_YEAR, _LAST_YEAR + 1)
+        for m in range(1, 13)
+    ],
+    dtype=np.int64,
+)
+_MONTH_DAYS = np.array(
+    [
+        ((date(y + m // 12, m % 12 + 1, 1) - date(y, m, 1)).days)
+        for y in range(_FIRST_YEAR, _LAST_YEAR + 1)
+        for m in range(1, 13)
+    ],
+    dtype=np.int32,
+)
 # Positions of digits and separators inside "dd/Mon/yyyy:HH:MM:SS +zzzz".
 _TIME_DIGITS = np.array([0, 1, 7, 8, 9, 10, 12, 13, 15, 16, 18, 19, 22, 23, 24, 25])
 _TIME_SEPS = {2: ord("/"), 6: ord("/"), 11: ord(":"), 14: ord(":"), 17: ord(":"), 20: _SPACE}
@@ -62,212 +83,305 @@ _TIME_LEN = 26
 _MAX_DIGITS = 18  # an Int64 holds any 18-digit number
 
 
+#: A decimal token of at most this many digits converts exactly: its digits as an integer
+#: (below 2**53) divided by a power of ten is the correctly rounded value, which is what
+#: casting the text to Float64 gives. Longer tokens are left to the regex parser.
+_MAX_FLOAT_DIGITS = 15
+_HTTP = int.from_bytes(b"HTTP/", "little")
+#: Masks keeping the low ``k`` bytes of a 64-bit word, and of a 32-bit word.
+_LOW_BYTES64 = np.array([(1 << (8 * k)) - 1 for k in range(9)], dtype=np.uint64)
+_LOW_BYTES32 = np.array([(1 << (8 * k)) - 1 for k in range(5)], dtype=np.uint32)
+#: Exact powers of ten (from integers, not from pow()).
+_POW10 = np.array([float(10**k) for k in range(_MAX_DIGITS + 1)])
+
+
 @dataclass(frozen=True)
 class FastResult:
     """Rows the fast path parsed (``rows``: their positions in the chunk) and their
-    canonical request fields plus ``_kind``, in chunk order."""
+    canonical request fields plus ``_kind``, in chunk order; and the rows no regex can
+    match (``unmatched``, ``blank`` saying which of them are empty or spaces)."""
 
     rows: np.ndarray
     fields: pl.DataFrame
+    unmatched: np.ndarray
+    blank: np.ndarray
+
+
+def unmatched_fields(blank: np.ndarray) -> pl.DataFrame:
+    """What the regex parser gives for lines it cannot match: null fields, ``_kind``
+    OTHER for blank lines and MALFORMED for the rest."""
+    kind = np.where(blank, OTHER, MALFORMED).astype(np.uint8)
+    return pl.DataFrame({KIND: kind}).select(
+        *[pl.lit(None, t).alias(c) for c, t in REQUEST_FIELDS.items()], pl.col(KIND)
+    )
+
+
+def series_bytes(lines: pl.Series) -> LineBytes:
+    """A String series of lines as one byte buffer (for callers holding lines, not a chunk).
+
+    A line holding ``\\n`` or ``\\r`` has them among its unusual bytes, so it is never
+    taken by the fast path.
+    """
+    import pyarrow as pa
+
+    arr = lines.rechunk().to_arrow(compat_level=pl.CompatLevel.oldest())
+    if not isinstance(arr, pa.LargeStringArray):
+        arr = arr.cast(pa.large_string())
+    n = len(arr)
+    offsets = np.frombuffer(arr.buffers()[1], np.int64)[arr.offset : arr.offset + n + 1]
+    data = arr.buffers()[2]
+    raw = np.frombuffer(data, np.uint8)[offsets[0] : offsets[-1]] if data else np.zeros(0, np.uint8)
+    buf = np.zeros(len(raw) + 16, np.uint8)
+    buf[: len(raw)] = raw
+    return LineBytes(
+        buf=buf,
+        starts=offsets[:-1] - offsets[0],
+        ends=offsets[1:] - offsets[0],
+        unusual=np.flatnonzero((raw < 32) | (raw > 126)),
+    )
 
 
 class _Buffer:
-    """A chunk's text as one byte buffer, with the positions of the bytes that delimit fields."""
+    """A chunk's bytes with the positions of the bytes that delimit fields."""
 
-    def __init__(self, lines: pl.Series) -> None:
-        import pyarrow as pa
-
-        arr = lines.rechunk().to_arrow(compat_level=pl.CompatLevel.oldest())
-        if not isinstance(arr, pa.LargeStringArray):
-            arr = arr.cast(pa.large_string())
-        n = len(arr)
-        offsets = np.frombuffer(arr.buffers()[1], np.int64)[arr.offset : arr.offset + n + 1]
-        raw = np.frombuffer(arr.buffers()[2], np.uint8)[offsets[0] : offsets[-1]]
-        # Padding, so that 8-byte reads at any field start stay inside the buffer.
-        self.buf = np.zeros(len(raw) + 16, np.uint8)
-        self.buf[: len(raw)] = raw
-        self.starts = offsets[:-1] - offsets[0]
-        self.ends = offsets[1:] - offsets[0]
-        self.n = n
-        buf = self.buf[: len(raw)]
-        # One scan for every delimiter, then split the (much shorter) list of positions.
-        # Control characters and anything non-ASCII are "unusual": such lines go to the
-        # regex parser, so the fast path never has to reason about Unicode or escapes.
-        special = (buf <= _QUOTE) | (buf == _BACKSLASH) | (buf == _COMMA) | (buf > 126)
-        special |= (buf == _QMARK) | (buf == _HASH)
-        at = np.flatnonzero(special)
-        char = buf[at]
-        self.quotes = at[char == _QUOTE]
-        self.spaces = at[char == _SPACE]
+    def __init__(self, view: LineBytes) -> None:
+        self.buf = buf = view.buf
+        raw = buf[: len(buf) - 16]
+        # One pass per frequent delimiter, one for the rare ones together: flatnonzero's
+        # cost grows with the hits, so splitting a combined list would cost more.
+        mask, other = scratch_masks(len(raw))
+        self.spaces = np.flatnonzero(np.equal(raw, _SPACE, out=mask))
+        self.quotes = np.flatnonzero(np.equal(raw, _QUOTE, out=mask))
+        np.equal(raw, _BACKSLASH, out=mask)
+        for byte in (_COMMA, _QMARK, _HASH):
+            mask |= np.equal(raw, byte, out=other)
+        at = np.flatnonzero(mask)
+        char = raw[at]
         self.backslashes = at[char == _BACKSLASH]
         self.commas = at[char == _COMMA]
         self.cuts = at[(char == _QMARK) | (char == _HASH)]
-        self.unusual = at[(char < _SPACE) | (char > 126)]
         # Unaligned little-endian reads of 8 and 4 bytes at any position.
-        self.u64 = np.ndarray((len(raw) + 8,), "<u8", self.buf.data, 0, (1,))
-        self.u32 = np.ndarray((len(raw) + 12,), "<u4", self.buf.data, 0, (1,))
-
-    def count(self, positions: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-        """How many of ``positions`` (sorted) fall in ``[lo, hi)``, per row."""
-        return np.searchsorted(positions, hi) - np.searchsorted(positions, lo)
+        self.u64 = np.ndarray((len(raw) + 8,), "<u8", buf.data, 0, (1,))
+        self.u32 = np.ndarray((len(raw) + 12,), "<u4", buf.data, 0, (1,))
 
     def strings(self, lo: np.ndarray, hi: np.ndarray) -> pl.Series:
         """Bytes ``[lo, hi)`` of each row as a String column of views into the buffer."""
         import pyarrow as pa
 
-        lengths = (hi - lo).astype(np.int64)
+        lengths = hi - lo
         n = len(lengths)
-        views = np.zeros((n, 4), np.uint32)
-        views[:, 0] = lengths
-        w0 = self.u64[lo]
-        w1 = self.u32[lo + 8]
+        # A view is 16 bytes: u32 length, then up to 12 bytes inline, or else a 4-byte
+        # prefix, u32 buffer index (0) and u32 offset.
         inline = lengths <= 12
-        low_bits = np.minimum(lengths, 8) * 8
-        mask0 = np.where(
-            low_bits >= 64,
-            np.uint64(0xFFFFFFFFFFFFFFFF),
-            (np.uint64(1) << low_bits.astype(np.uint64)) - np.uint64(1),
+        w0 = self.u64[lo] & _LOW_BYTES64[np.minimum(lengths, 8)]
+        w1 = self.u32[lo + 8] & _LOW_BYTES32[np.clip(lengths - 8, 0, 4)]
+        views = np.empty((n, 2), np.uint64)
+        views[:, 0] = lengths.astype(np.uint64) | (w0 << np.uint64(32))
+        views[:, 1] = np.where(
+            inline,
+            (w0 >> np.uint64(32)) | (w1.astype(np.uint64) << np.uint64(32)),
+            lo.astype(np.uint64) << np.uint64(32),
         )
-        high_bits = np.clip(lengths - 8, 0, 4) * 8
-        mask1 = np.where(
-            high_bits >= 32,
-            np.uint32(0xFFFFFFFF),
-            ((np.uint64(1) << high_bits.astype(np.uint64)) - np.uint64(1)).astype(np.uint32),
-        )
-        w0 = np.where(inline, w0 & mask0, w0)
-        views[:, 1] = (w0 & np.uint64(0xFFFFFFFF)).astype(np.uint32)
-        views[:, 2] = np.where(inline, (w0 >> np.uint64(32)).astype(np.uint32), 0)
-        views[:, 3] = np.where(inline, w1 & mask1, lo.astype(np.uint32))
         arr = pa.Array.from_buffers(
             pa.string_view(), n, [None, pa.py_buffer(views), pa.py_buffer(self.buf)]
         )
         return pl.Series(arr)
-
-    def digits(self, lo: np.ndarray, length: int) -> np.ndarray:
-        """``length`` bytes from each ``lo`` minus ``'0'``, as an (n, length) int array."""
-        return self.buf[lo[:, None] + np.arange(length)].astype(np.int64) - 48
 
 
 def _nth(positions: np.ndarray, first: np.ndarray, k: int) -> np.ndarray:
     return positions[np.minimum(first + k, len(positions) - 1)] if len(positions) else first * 0
 
 
-def _number_token(b: _Buffer, lo: np.ndarray, hi: np.ndarray, decimal: bool) -> np.ndarray:
-    """Rows whose bytes ``[lo, hi)`` are ``-``, or ``[0-9]+`` (``decimal``: ``[0-9]+(\\.[0-9]+)?``),
-    at most 18 characters."""
+def _none_in(positions: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """Rows without any of ``positions`` (sorted) in ``[lo, hi)``."""
+    if not len(positions):
+        return np.ones(len(lo), bool)
+    first = np.searchsorted(positions, lo)
+    return (first >= len(positions)) | (_nth(positions, first, 0) >= hi)
+
+
+def _number(
+    buf: np.ndarray, lo: np.ndarray, hi: np.ndarray, decimal: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Rows whose bytes ``[lo, hi)`` are ``-``, or ``[0-9]+`` (``decimal``:
+    ``[0-9]+(\\.[0-9]+)?`` with at most 15 digits), at most 18 characters; and which are
+    ``-``, the digits as an integer, and how many of them follow the dot."""
     length = hi - lo
     ok = (length >= 1) & (length <= _MAX_DIGITS)
-    dash = (length == 1) & (b.buf[lo] == ord("-"))
+    dash = (length == 1) & (buf[lo] == ord("-"))
     width = int(length[ok].max()) if ok.any() else 0
+    value = np.zeros(len(lo), np.int64)
     dots = np.zeros(len(lo), np.int64)
     last_dot = np.full(len(lo), -1, np.int64)
+    last = len(buf) - 1
     for j in range(width):
         inside = j < length
-        c = b.buf[np.minimum(lo + j, len(b.buf) - 1)]
-        digit = (c >= 48) & (c <= 57)
-        dot = c == ord(".")
+        c = buf[np.minimum(lo + j, last)]
+        d = c - np.uint8(48)  # wraps below '0'
+        digit = inside & (d <= 9)
+        value = np.where(digit, value * 10 + d, value)
         if decimal:
-            dots += inside & dot
-            last_dot = np.where(inside & dot, j, last_dot)
+            dot = inside & (c == ord("."))
+            dots += dot
+            last_dot = np.where(dot, j, last_dot)
             ok &= ~inside | digit | dot
         else:
             ok &= ~inside | digit
     if decimal:
-        # One dot at most, neither first nor last.
+        # One dot at most, neither first nor last; few enough digits to convert exactly.
         ok &= (dots == 0) | ((dots == 1) & (last_dot > 0) & (last_dot < length - 1))
-    return dash | (ok & (b.buf[lo] != ord("-")))
+        ok &= length - dots <= _MAX_FLOAT_DIGITS
+    fraction = np.where(dots == 1, length - 1 - last_dot, 0)
+    return dash | (ok & (buf[lo] != ord("-"))), dash, value, fraction
 
 
-def _clf_time(b: _Buffer, lo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _clf_time(buf: np.ndarray, lo: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Microseconds since the epoch of ``dd/Mon/yyyy:HH:MM:SS +zzzz`` at ``lo``, and which
     rows hold such a time with values every parser agrees on."""
-    t = b.buf[lo[:, None] + np.arange(_TIME_LEN)].astype(np.int64)
-    d = t[:, _TIME_DIGITS] - 48
-    ok = ((d >= 0) & (d <= 9)).all(axis=1)
+    # One column per character: a 2-D gather and its int64 copy cost more than the math.
+    raw_digits = [buf[lo + pos] - np.uint8(48) for pos in _TIME_DIGITS.tolist()]
+    ok = raw_digits[0] <= 9
+    for digit in raw_digits[1:]:
+        ok &= digit <= 9
+    d = [digit.astype(np.int32) for digit in raw_digits]
     for pos, char in _TIME_SEPS.items():
-        ok &= t[:, pos] == char
-    sign = t[:, 21]
+        ok &= buf[lo + pos] == char
+    sign = buf[lo + 21]
     ok &= (sign == ord("+")) | (sign == ord("-"))
-    code = t[:, 3] << 16 | t[:, 4] << 8 | t[:, 5]
+    code = (
+        buf[lo + 3].astype(np.int64) << 16
+        | buf[lo + 4].astype(np.int64) << 8
+        | buf[lo + 5].astype(np.int64)
+    )
     at = np.minimum(np.searchsorted(_MONTH_CODES, code), 11)
     ok &= _MONTH_CODES[at] == code
-    month = _MONTH_NUMBERS[at]
-    day = d[:, 0] * 10 + d[:, 1]
-    year = d[:, 2] * 1000 + d[:, 3] * 100 + d[:, 4] * 10 + d[:, 5]
-    hour, minute, second = d[:, 6] * 10 + d[:, 7], d[:, 8] * 10 + d[:, 9], d[:, 10] * 10 + d[:, 11]
-    off_h, off_m = d[:, 12] * 10 + d[:, 13], d[:, 14] * 10 + d[:, 15]
-    leap = (year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))
-    dim = _DAYS_IN_MONTH[month] - ((month == 2) & ~leap)
+    day = d[0] * 10 + d[1]
+    year = d[2] * 1000 + d[3] * 100 + d[4] * 10 + d[5]
+    hour, minute, second = d[6] * 10 + d[7], d[8] * 10 + d[9], d[10] * 10 + d[11]
+    off_h, off_m = d[12] * 10 + d[13], d[14] * 10 + d[15]
     # Unusual values (leap seconds, odd offsets, far years) are left to the regex parser.
-    ok &= (day >= 1) & (day <= dim) & (hour <= 23) & (minute <= 59) & (second <= 59)
-    ok &= (off_h <= 23) & (off_m <= 59) & (year >= 1970) & (year <= 2200)
-    # Days from the civil date (H. Hinnant's algorithm).
-    y = year - (month <= 2)
-    era = y // 400
-    yoe = y - era * 400
-    doy = (153 * (month + np.where(month > 2, -3, 9)) + 2) // 5 + day - 1
-    days = era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
+    ok &= (year >= _FIRST_YEAR) & (year <= _LAST_YEAR)
+    month_at = (
+        np.clip(year - _FIRST_YEAR, 0, _LAST_YEAR - _FIRST_YEAR) * 12 + _MONTH_NUMBERS[at] - 1
+    )
+    ok &= (day >= 1) & (day <= _MONTH_DAYS[month_at]) & (hour <= 23) & (minute <= 59)
+    ok &= (second <= 59) & (off_h <= 23) & (off_m <= 59)
+    days = _MONTH_START[month_at] + (day - 1)
     offset = np.where(sign == ord("-"), -1, 1) * (off_h * 3600 + off_m * 60)
-    seconds = days * 86400 + hour * 3600 + minute * 60 + second - offset
+    seconds = days * 86400 + (hour * 3600 + minute * 60 + second - offset)
     return seconds * 1_000_000, ok
 
 
-def parse_fast(lines: pl.Series, *, timing: bool) -> FastResult | None:
+#: Spaces after the user agent (or X-Forwarded-For) that a line with upstream lists may have.
+_MAX_TAIL_SPACES = 9
+
+
+def _upstream_lists(
+    b: _Buffer, first: np.ndarray, count: np.ndarray, end: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For rows whose timing tail has ``count`` spaces, the first at ``spaces[first]``: which
+    are `` RT A1, ..., Ak N1, ..., Nm`` (addresses ``[^ ,]+``, numbers as the regex's), and
+    where their last address lies. The regex reads such a tail one way only: its address
+    list runs to the first token without a trailing comma (nginx's `` : `` separator is left
+    to the regex)."""
+    spaces, buf = b.spaces, b.buf
+    rows = len(first)
+    tokens = count - 1  # after RT
+    bounds = []
+    for j in range(1, int(count.max())):
+        lo = _nth(spaces, first, j) + 1
+        hi = np.where(j + 1 < count, _nth(spaces, first, j + 1), end)
+        bounds.append((lo, hi))
+    # Address tokens come first: the first one without a trailing comma is the last address.
+    last_address = np.full(rows, -1)
+    for j, (lo, hi) in enumerate(bounds):
+        inside = j < tokens
+        plain = inside & (hi > lo) & (buf[np.maximum(hi - 1, 0)] != _COMMA)
+        last_address = np.where((last_address < 0) & plain, j, last_address)
+    ok = (last_address >= 0) & (last_address < tokens - 1)
+    up_lo, up_hi = np.zeros(rows, np.int64), np.zeros(rows, np.int64)
+    for j, (lo, hi) in enumerate(bounds):
+        inside = j < tokens
+        listed = inside & (j < tokens - 1) & (j != last_address)  # followed by ", "
+        core_hi = hi - listed
+        is_address = inside & (j <= last_address)
+        address_ok = (core_hi > lo) & _none_in(b.commas, lo, core_hi)
+        number_ok = _number(buf, lo, core_hi, decimal=True)[0]
+        ok &= ~inside | (listed <= (buf[np.maximum(hi - 1, 0)] == _COMMA))
+        ok &= ~inside | np.where(is_address, address_ok, number_ok)
+        last = j == last_address
+        up_lo, up_hi = np.where(last, lo, up_lo), np.where(last, hi, up_hi)
+    return ok, up_lo, up_hi
+
+
+def parse_fast(view: LineBytes, *, timing: bool) -> FastResult | None:
     """Parse the plain-shaped lines of a chunk (see the module docstring).
 
     Returns None when the chunk cannot use the fast path at all (e.g. a buffer over 4 GiB).
     """
-    b = _Buffer(lines)
-    if len(b.buf) >= 2**32 - 16 or b.n == 0:
+    n = len(view.starts)
+    if len(view.buf) >= 2**32 - 16 or n == 0:
         return None
-    starts, ends = b.starts, b.ends
-    q0 = np.searchsorted(b.quotes, starts)
-    quotes = np.searchsorted(b.quotes, ends) - q0
-    ok = (quotes == 6) | (quotes == 8)
+    b = _Buffer(view)
+    buf, spaces, quotes = b.buf, b.spaces, b.quotes
+    starts, ends = view.starts, view.ends
+    q0 = np.searchsorted(quotes, starts)
+    nq = np.searchsorted(quotes, ends) - q0
     # A line with an unusual byte or an escaped quote anywhere is not plain.
-    for pos in (b.unusual, b.quotes[(b.quotes > 0) & (b.buf[b.quotes - 1] == _BACKSLASH)]):
-        if len(pos):
-            ok[np.searchsorted(ends, pos, side="right")] = False
+    odd = np.zeros(n, bool)
+    if len(view.unusual):
+        odd[view.line_of(view.unusual)] = True
+    ok = ((nq == 6) | (nq == 8)) & ~odd
+    escaped = quotes[buf[quotes - 1] == _BACKSLASH]
+    if len(escaped):
+        ok[view.line_of(escaped)] = False
+    # Both regexes need six quotes: a plain line with fewer (a torn line, a blank one)
+    # matches neither. Blank means empty or spaces only (other whitespace is unusual).
+    unmatched = np.flatnonzero((nq < 6) & ~odd)
+    u_lo, u_hi = starts[unmatched], ends[unmatched]
+    blank = np.searchsorted(spaces, u_hi) - np.searchsorted(spaces, u_lo) == u_hi - u_lo
     rows = np.flatnonzero(ok)
-    s, e, k, nq = starts[rows], ends[rows], q0[rows], quotes[rows]
-    q = [_nth(b.quotes, k, j) for j in range(8)]
-    sp0 = np.searchsorted(b.spaces, s)
-    s1, s2, s3 = (_nth(b.spaces, sp0, j) for j in range(3))
-    buf = b.buf
+    s, e, k, nq = starts[rows], ends[rows], q0[rows], nq[rows]
+    q = [_nth(quotes, k, j) for j in range(8)]
+    sp0 = np.searchsorted(spaces, s)
+    s1, s2, s3 = (_nth(spaces, sp0, j) for j in range(3))
     # ADDR IDENT USER [time] "
     good = (s1 > s) & (s2 > s1 + 1) & (s3 > s2 + 1) & (q[0] == s3 + 30)
     good &= (buf[s3 + 1] == ord("[")) & (buf[q[0] - 2] == ord("]")) & (buf[q[0] - 1] == _SPACE)
-    ts, time_ok = _clf_time(b, np.minimum(s3 + 2, len(buf) - _TIME_LEN))
+    ts, time_ok = _clf_time(buf, np.minimum(s3 + 2, len(buf) - _TIME_LEN))
     good &= time_ok
-    # "METHOD /uri HTTP/x.y": two spaces, no backslash.
+    # "METHOD /uri HTTP/x.y": two spaces, no backslash. When the line is good so far, the
+    # spaces before the request are ADDR's, IDENT's, USER's, the time's and the one before
+    # the quote, so the request's spaces come 5 and 6 after the line's first.
     req_lo, req_hi = q[0] + 1, q[1]
-    rs = np.searchsorted(b.spaces, req_lo)
-    a1, a2 = _nth(b.spaces, rs, 0), _nth(b.spaces, rs, 1)
-    good &= (b.count(b.spaces, req_lo, req_hi) == 2) & (b.count(b.backslashes, req_lo, req_hi) == 0)
+    a1, a2, a3 = (_nth(spaces, sp0, j) for j in (5, 6, 7))
+    good &= (a2 < req_hi) & ((a3 > req_hi) | (sp0 + 7 >= len(spaces)))
+    good &= _none_in(b.backslashes, req_lo, req_hi)
     method_len = a1 - req_lo
     good &= (method_len >= 1) & (method_len <= 20) & (a2 > a1 + 1) & (buf[a1 + 1] == ord("/"))
     for j in range(int(method_len[good].max()) if good.any() else 0):
         c = buf[np.minimum(req_lo + j, len(buf) - 1)]
-        good &= (j >= method_len) | ((c >= ord("A")) & (c <= ord("Z")))
+        good &= (j >= method_len) | (c - np.uint8(65) <= 25)
     proto_len = req_hi - (a2 + 1)
     good &= (proto_len >= 6) & (proto_len <= 8)
-    proto = buf[np.minimum(a2 + 1, len(buf) - 8)[:, None] + np.arange(8)]
-    good &= (proto[:, :5] == np.frombuffer(b"HTTP/", np.uint8)).all(axis=1)
+    proto = b.u64[np.minimum(a2 + 1, len(b.u64) - 1)]
+    good &= (proto & _LOW_BYTES64[5]) == _HTTP
     for j in range(5, 8):
-        c = proto[:, j]
-        good &= (j >= proto_len) | ((c >= 48) & (c <= 57)) | (c == ord("."))
+        c = ((proto >> np.uint64(8 * j)) & np.uint64(255)).astype(np.uint8)
+        good &= (j >= proto_len) | (c - np.uint8(48) <= 9) | (c == ord("."))
     # The path ends at the first "?" or "#" of the URI.
-    cut = b.cuts
-    first_cut = cut[np.minimum(np.searchsorted(cut, a1 + 1), len(cut) - 1)] if len(cut) else a2
-    path_hi = np.where((first_cut > a1) & (first_cut < a2), first_cut, a2) if len(cut) else a2
+    path_hi = a2
+    if len(b.cuts):
+        first_cut = _nth(b.cuts, np.searchsorted(b.cuts, a1 + 1), 0)
+        path_hi = np.where((first_cut > a1) & (first_cut < a2), first_cut, a2)
     # ` SSS BYTES `
     st_lo = q[1] + 1
     good &= (buf[st_lo] == _SPACE) & (buf[st_lo + 4] == _SPACE) & (buf[q[2] - 1] == _SPACE)
-    sd = buf[st_lo[:, None] + np.arange(1, 4)].astype(np.int64) - 48
-    good &= ((sd >= 0) & (sd <= 9)).all(axis=1)
-    status = sd[:, 0] * 100 + sd[:, 1] * 10 + sd[:, 2]
-    by_lo, by_hi = st_lo + 5, q[2] - 1
-    good &= _number_token(b, by_lo, by_hi, decimal=False)
+    sd = [buf[st_lo + j] - np.uint8(48) for j in (1, 2, 3)]
+    good &= (sd[0] <= 9) & (sd[1] <= 9) & (sd[2] <= 9)
+    status = sd[0].astype(np.int16) * 100 + sd[1].astype(np.int16) * 10 + sd[2]
+    by_ok, by_dash, by_value, _ = _number(buf, st_lo + 5, q[2] - 1, decimal=False)
+    good &= by_ok
     # "referer" "ua"
     good &= (q[4] == q[3] + 2) & (buf[q[3] + 1] == _SPACE)
     # An optional "-" for X-Forwarded-For (any other value goes to the regex parser).
@@ -276,31 +390,47 @@ def parse_fast(lines: pl.Series, *, timing: bool) -> FastResult | None:
     good &= ~xff | ((q[7] == q[6] + 2) & (buf[q[6] + 1] == ord("-")))
     tail = np.where(xff, q[7] + 1, q[5] + 1)
     if timing:
-        # ` RT ADDR URT`, one upstream, nothing after.
-        ts0 = np.searchsorted(b.spaces, tail)
-        t1, t2 = _nth(b.spaces, ts0, 1), _nth(b.spaces, ts0, 2)
-        good &= (b.count(b.spaces, tail, e) == 3) & (_nth(b.spaces, ts0, 0) == tail)
-        good &= (t1 > tail + 1) & (t2 > t1 + 1) & (e > t2 + 1)
-        good &= _number_token(b, tail + 1, t1, decimal=True)
-        good &= _number_token(b, t2 + 1, e, decimal=True)
-        good &= b.count(b.commas, t1 + 1, t2) == 0
+        # ` RT ADDR URT`, nothing after; or, after a retry, ` RT ADDR, ADDR NUM, NUM`.
+        ts0 = np.searchsorted(spaces, tail)
+        tail_spaces = np.searchsorted(spaces, e) - ts0
+        t1, t2 = _nth(spaces, ts0, 1), _nth(spaces, ts0, 2)
+        good &= (_nth(spaces, ts0, 0) == tail) & (t1 > tail + 1)
+        rt_ok, rt_dash, rt_value, rt_fraction = _number(buf, tail + 1, t1, decimal=True)
+        good &= rt_ok
+        # The upstream that answered: the last address.
+        up_lo, up_hi = t1 + 1, t2.copy()
+        single = tail_spaces == 3
+        retried = good & (tail_spaces > 3) & (tail_spaces <= _MAX_TAIL_SPACES)
+        good &= ~single | (
+            (t2 > t1 + 1)
+            & (e > t2 + 1)
+            & _number(buf, t2 + 1, e, decimal=True)[0]
+            & _none_in(b.commas, t1 + 1, t2)
+        )
+        if retried.any():
+            at = np.flatnonzero(retried)
+            ok, lo, hi = _upstream_lists(b, ts0[at], tail_spaces[at], e[at])
+            good[at] = ok
+            up_lo[at], up_hi[at] = lo, hi
+        good &= single | retried
     else:
         good &= tail == e
 
     keep = np.flatnonzero(good)
     rows = rows[keep]
 
-    def view(lo: np.ndarray, hi: np.ndarray) -> pl.Series:
+    def view_of(lo: np.ndarray, hi: np.ndarray) -> pl.Series:
         return b.strings(lo[keep], hi[keep])
 
     raw: dict[str, pl.Series] = {
         "ts": pl.Series(ts[keep], dtype=pl.Int64),
-        "client_ip": view(s, s1),
-        "method": view(req_lo, a1),
-        "path": view(a1 + 1, path_hi),
+        "client_ip": view_of(s, s1),
+        "method": view_of(req_lo, a1),
+        "path": view_of(a1 + 1, path_hi),
         "status": pl.Series(status[keep], dtype=pl.Int16),
-        "bytes_sent": view(by_lo, by_hi),
-        "user_agent": unescape_unique(view(q[4] + 1, q[5])),
+        # Apache's "-" for an empty body is 0.
+        "bytes_sent": pl.Series(np.where(by_dash, 0, by_value)[keep], dtype=pl.Int64),
+        "user_agent": unescape_unique(view_of(q[4] + 1, q[5])),
     }
     # The same mapping as nginx_to_canonical + finish, for these plain fields.
     exprs: dict[str, pl.Expr] = {
@@ -309,15 +439,14 @@ def parse_fast(lines: pl.Series, *, timing: bool) -> FastResult | None:
         "method": pl.col("method"),
         "path": pl.col("path"),
         "status": pl.col("status"),
-        "bytes_sent": pl.when(pl.col("bytes_sent") == "-")
-        .then(pl.lit(0, pl.Int64))
-        .otherwise(pl.col("bytes_sent").cast(pl.Int64, strict=False)),
+        "bytes_sent": pl.col("bytes_sent"),
         "user_agent": _dash_null("user_agent"),
     }
     if timing:
-        raw["duration_s"] = view(tail + 1, t1)
-        raw["upstream"] = view(t1 + 1, t2)
-        exprs["duration_s"] = _dash_null("duration_s").cast(pl.Float64, strict=False)
+        seconds = rt_value[keep] / _POW10[rt_fraction[keep]]
+        raw["duration_s"] = pl.Series(np.where(rt_dash[keep], np.nan, seconds)).fill_nan(None)
+        raw["upstream"] = view_of(up_lo, up_hi)
+        exprs["duration_s"] = pl.col("duration_s")
         exprs["upstream"] = _dash_null("upstream")
     fields = pl.DataFrame(raw).select(
         *[
@@ -326,7 +455,7 @@ def parse_fast(lines: pl.Series, *, timing: bool) -> FastResult | None:
         ],
         pl.lit(REQUEST, pl.UInt8).alias(KIND),
     )
-    return FastResult(rows=rows, fields=fields)
+    return FastResult(rows=rows, fields=fields, unmatched=unmatched, blank=blank)
 
 
 def _dash_null(name: str) -> pl.Expr:

@@ -23,13 +23,15 @@ boundary. A line neither matches is MALFORMED (a torn last line, for instance).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
+from rca.ingest._files import LineBytes, LineChunk
 from rca.ingest.formats._base import ParseState
-from rca.ingest.formats._clf_fast import parse_fast
+from rca.ingest.formats._clf_fast import parse_fast, series_bytes, unmatched_fields
 from rca.ingest.formats._log_format import (
     QUOTED,
     UPSTREAM_ADDRS,
@@ -88,22 +90,49 @@ class _Layout:
         small chunks, where the fast path's fixed cost does not pay, take the regexes.
         """
         line = lines.cast(pl.String).fill_null("").rename("line")
-        n = line.len()
-        fast = parse_fast(line, timing=self.timing) if n >= _FAST_MIN_LINES else None
-        if fast is None or len(fast.rows) == 0:
+        if line.len() < _FAST_MIN_LINES:
             return self._parse_regex(line)
-        done = fast.fields
+        return self._parse_bytes(series_bytes(line), line.gather, lambda: line)
+
+    def parse_chunk(self, chunk: LineChunk, state: ParseState) -> pl.DataFrame:
+        """:meth:`parse` on a chunk's raw bytes: only the lines the fast path leaves to
+        the regexes are decoded to text."""
+        view = chunk.bytes_view
+        if len(view.starts) < _FAST_MIN_LINES:
+            return self._parse_regex(chunk.lines)
+        return self._parse_bytes(view, chunk.take, lambda: chunk.lines)
+
+    def _parse_bytes(
+        self,
+        view: LineBytes,
+        take: Callable[[np.ndarray], pl.Series],
+        everything: Callable[[], pl.Series],
+    ) -> pl.DataFrame:
+        n = len(view.starts)
+        fast = parse_fast(view, timing=self.timing)
+        if fast is None or len(fast.rows) + len(fast.unmatched) == 0:
+            return self._parse_regex(everything())
         if len(fast.rows) == n:
-            return done
+            return fast.fields
+        parts, placed = [fast.fields], [fast.rows]
+        if len(fast.unmatched):
+            parts.append(unmatched_fields(fast.blank))
+            placed.append(fast.unmatched)
         rest = np.ones(n, dtype=bool)
-        rest[fast.rows] = False
+        for rows in placed:
+            rest[rows] = False
         slow_rows = np.flatnonzero(rest)
-        slow = self._parse_regex(line.gather(slow_rows))
-        # Back to line order: position of each line's row in [fast rows..., slow rows...].
+        if len(slow_rows):
+            parts.append(self._parse_regex(take(slow_rows)))
+            placed.append(slow_rows)
+        # Back to line order: position of each line's row in the concatenated parts.
+        # (Rechunked first: a gather across chunks costs several times more.)
         order = np.empty(n, dtype=np.int64)
-        order[fast.rows] = np.arange(len(fast.rows))
-        order[slow_rows] = len(fast.rows) + np.arange(len(slow_rows))
-        return pl.concat([done, slow], how="vertical").gather(order)
+        offset = 0
+        for rows in placed:
+            order[rows] = offset + np.arange(len(rows))
+            offset += len(rows)
+        return pl.concat(parts, how="vertical", rechunk=True).gather(order)
 
     def _parse_regex(self, line: pl.Series) -> pl.DataFrame:
         core = line.str.extract_groups(_CORE).struct.unnest()

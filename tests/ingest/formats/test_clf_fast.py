@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from rca.ingest.formats._base import KIND, REQUEST, ParseState
-from rca.ingest.formats._clf_fast import parse_fast
+from rca.ingest._files import LineChunk
+from rca.ingest.formats._base import KIND, MALFORMED, REQUEST, ParseState
+from rca.ingest.formats._clf_fast import _clf_time, parse_fast, series_bytes
 from rca.ingest.formats._combined import _FAST_MIN_LINES, combined, nginx_timing
+from rca.simulate import simulate
 
 PLAIN = (
     '203.0.113.7 - - [12/Mar/2021:08:14:00 +0000] "GET /v2/library/alpine/blobs/sha256:ab?x=1 '
@@ -74,9 +80,12 @@ def test_tricky_lines_match_the_regex_parser(fmt) -> None:  # type: ignore[no-un
 
 def test_plain_lines_take_the_fast_path() -> None:
     lines = pl.Series("line", [PLAIN] * 100 + ["garbage"])
-    result = parse_fast(lines, timing=True)
+    result = parse_fast(series_bytes(lines), timing=True)
     assert result is not None
     assert result.rows.tolist() == list(range(100))
+    # "garbage" has fewer quotes than either regex needs: known unmatched, not blank.
+    assert result.unmatched.tolist() == [100]
+    assert result.blank.tolist() == [False]
     assert (result.fields.get_column(KIND) == REQUEST).all()
     ua = result.fields.get_column("user_agent")[0]
     assert ua.endswith("(Docker-Client/20.10.7 \\(linux\\))")
@@ -102,3 +111,122 @@ def test_mutated_lines_match_the_regex_parser(edits: list[tuple[int, str, int]])
     for fmt in (nginx_timing, combined):
         fast, regex = both(fmt, lines)
         assert_frame_equal(fast, regex)
+
+
+# ---------------------------------------------------------------- the chunk's raw bytes
+
+
+def _bytes_parity(fmt, data: bytes) -> LineChunk:  # type: ignore[no-untyped-def]
+    """Parse ``data`` from its raw bytes and, as reference, its decoded lines with the
+    regexes alone; the frames must be equal."""
+    chunk = LineChunk(data)
+    fast = fmt.parse_chunk(chunk, ParseState("t"))
+    regex = fmt._parse_regex(LineChunk(data).lines)
+    assert_frame_equal(fast, regex)
+    return chunk
+
+
+@pytest.fixture(scope="module")
+def simulated_timing(tmp_path_factory: pytest.TempPathFactory) -> bytes:
+    out = tmp_path_factory.mktemp("sim")
+    simulate("storage_latency", out, seed=7, log_format="nginx_timing", hours=1, rate=3.0)
+    return b"".join(p.read_bytes() for p in sorted((out / "logs").glob("*.log")))
+
+
+@pytest.mark.parametrize("fmt", [nginx_timing, combined], ids=lambda f: f.name)
+def test_simulated_nginx_timing_lines_match_the_regex_parser(fmt, simulated_timing: bytes) -> None:  # type: ignore[no-untyped-def]
+    chunk = _bytes_parity(fmt, simulated_timing)
+    if fmt is nginx_timing:
+        result = parse_fast(chunk.bytes_view, timing=True)
+        assert result is not None
+        assert len(result.rows) > 0.95 * chunk.n_lines  # the fast path did the work
+
+
+@pytest.mark.parametrize("fmt", [nginx_timing, combined], ids=lambda f: f.name)
+def test_real_apache_lines_match_the_regex_parser(fmt, real_apache: Path) -> None:  # type: ignore[no-untyped-def]
+    chunk = _bytes_parity(fmt, real_apache.read_bytes())
+    if fmt is combined:
+        result = parse_fast(chunk.bytes_view, timing=False)
+        assert result is not None
+        assert len(result.rows) > 0.9 * chunk.n_lines
+
+
+@pytest.mark.parametrize("fmt", [nginx_timing, combined], ids=lambda f: f.name)
+def test_mixed_utf8_chunk_gives_the_frame_and_counts_of_its_decoded_lines(fmt) -> None:  # type: ignore[no-untyped-def]
+    plain = PLAIN.encode()
+    if fmt is combined:
+        plain = plain[: plain.rindex(b'"') + 1]
+    odd = [
+        plain.replace(b"docker", b"d\xc3\xa9cker"),  # valid UTF-8, not ASCII
+        plain.replace(b"docker", b"d\xe9cker"),  # invalid UTF-8
+        plain.replace(b"docker", b"d\xef\xbf\xbdcker"),  # a literal U+FFFD
+        plain + b"\r",  # CRLF
+        plain.replace(b"HTTP/1.1", b"HTTP/1.1\r"),  # a CR inside the line
+        plain + b"\r\r",
+        b"\x00" + plain,
+        b"",
+        b"\r",
+        plain[:90],
+    ]
+    lines = [plain] * _FAST_MIN_LINES
+    for i, line in enumerate(odd):
+        lines.insert(3 * i + 1, line)
+    data = b"\n".join(lines) + b"\n"
+    lazy = LineChunk(data)
+    parsed = fmt.parse_chunk(lazy, ParseState("t"))
+    eager = LineChunk(data)
+    expected = fmt._parse_regex(eager.lines)
+    assert_frame_equal(parsed, expected)
+    assert (parsed.get_column(KIND) == REQUEST).sum() > _FAST_MIN_LINES
+    assert "_decoded" not in lazy.__dict__  # only the odd lines were decoded
+    assert lazy.invalid_utf8 == eager.invalid_utf8 == 2
+    assert lazy.n_lines == eager.n_lines == len(lines)
+    malformed = (parsed.get_column(KIND) == MALFORMED).arg_true().to_numpy()
+    assert len(malformed) > 0
+    assert lazy.take(malformed).to_list() == eager.lines.gather(malformed).to_list()
+
+
+@given(
+    st.datetimes(min_value=datetime(1970, 1, 2), max_value=datetime(2200, 12, 30)),
+    st.integers(-(23 * 60 + 59), 23 * 60 + 59),
+)
+def test_clf_time_matches_datetime(moment: datetime, offset_minutes: int) -> None:
+    zone = timezone(timedelta(minutes=offset_minutes))
+    local = moment.replace(microsecond=0, tzinfo=zone)
+    text = local.strftime("%d/%b/%Y:%H:%M:%S %z").encode()
+    buf = np.frombuffer(text + bytes(16), np.uint8)
+    micros, ok = _clf_time(buf, np.array([0]))
+    assert ok[0]
+    assert micros[0] == int(local.timestamp()) * 1_000_000
+
+
+RETRIES = [
+    ("10.0.0.1:5000, 10.0.0.2:5000", "0.001, 0.013", True),
+    ("a:1, b:2, c:3", "-, 0.5, 1", True),
+    ("a:1, -", "0.1, -", True),
+    ("a:1 : b:2", "0.1 : 0.2", False),  # nginx's internal-redirect separator: the regexes
+    ("a:1,, b:2", "0.1, 0.2", False),
+    ("a:1, b:2,", "0.1, 0.2", False),
+    ("a:1, b:2", "0.1, 0.2,", False),
+    ("a:1, b:2", "0.1,, 0.2", False),
+    ("a:1,b:2", "0.1, 0.2", False),
+    ("a:1, b:2", "0.1 0.2", False),
+    ("a:1, b:2", "0.1, 0.2 extra", False),
+    ("a:1, b:2", "0.1, 1234567890123456", False),  # too many digits to convert exactly
+]
+
+
+def test_retried_upstreams_take_the_fast_path_and_match_the_regex_parser() -> None:
+    lines = [
+        PLAIN.replace("10.1.122.245:5000 0.014", f"{addresses} {times}")
+        for addresses, times, _ in RETRIES
+    ]
+    lines = lines * (_FAST_MIN_LINES // len(lines) + 1)
+    fast, regex = both(nginx_timing, lines)
+    assert_frame_equal(fast, regex)
+    result = parse_fast(series_bytes(pl.Series(lines)), timing=True)
+    assert result is not None
+    taken = {i % len(RETRIES) for i in result.rows.tolist()}
+    assert taken == {i for i, (_, _, fast_path) in enumerate(RETRIES) if fast_path}
+    upstreams = fast.get_column("upstream").head(3).to_list()
+    assert upstreams == ["10.0.0.2:5000", "c:3", None]
