@@ -65,7 +65,8 @@ def _route(path: pl.Expr) -> pl.Expr:
 
 def _name_length(path: pl.Expr, route: pl.Expr) -> pl.Expr:
     # "/v2/" + name + "/" + route
-    return path.str.len_chars() - route.str.len_chars() - 5
+    # Signed: lengths are UInt32, and "/v2/manifests/x" (no name) would wrap to 4 billion.
+    return path.str.len_chars().cast(pl.Int64) - route.str.len_chars().cast(pl.Int64) - 5
 
 
 def _is_v2_route(path: pl.Expr, route: pl.Expr) -> pl.Expr:
@@ -367,10 +368,9 @@ def derive(frame: FrameT) -> FrameT:
     # Where the route starts (the regex runs once), then every attribute from that offset.
     frame = frame.with_columns(_route_start(frame).alias("__before"))
     before = pl.col("__before")
-    # UInt32 arithmetic, as in _name_length: a route right after "/v2/" wraps to a huge
-    # name length (kept so that the output does not change).
+    # Signed: the offset is UInt32, and a route right after "/v2/" (no name) would wrap.
     frame = frame.with_columns(
-        __routed=(path.str.starts_with("/v2/") & (before - 4 > 0)).fill_null(False),
+        __routed=(path.str.starts_with("/v2/") & (before.cast(pl.Int64) - 4 > 0)).fill_null(False),
         __head=path.str.slice(before + 1, len("blobs/uploads")),
     )
     routed, head = pl.col("__routed"), pl.col("__head")

@@ -43,6 +43,10 @@ ENDPOINTS = [
     # A repository component named like a route keyword: the route is the suffix.
     ("GET", "/v2/org/blobs/manifests/latest", "manifest", "org/blobs", "org"),
     ("GET", "/v2/_catalog", "other", None, None),
+    # A route without a repository name (once read as repository "blobs/x": unsigned
+    # lengths wrapped around).
+    ("GET", "/v2/blobs/sha256:ab12", "other", None, None),
+    ("GET", "/v2/manifests/latest", "other", None, None),
     ("GET", "/index.html", "other", None, None),
     ("GET", None, "other", None, None),
 ]
