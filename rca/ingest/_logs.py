@@ -73,8 +73,9 @@ UNRECOGNISED = "unrecognised"
 EMPTY = "empty"
 #: ``format`` of a Parquet requests file that carries no quality metadata.
 PARQUET = "parquet"
-#: At most this many malformed lines are kept per file.
+#: At most this many malformed lines are kept per file, each cut to SAMPLE_CHARS.
 MAX_SAMPLES = 5
+SAMPLE_CHARS = 300
 #: Parsed chunks a file's worker may hold ready before it waits for the consumer.
 QUEUE_CHUNKS = 2
 #: Rows per batch when reading a Parquet requests file back.
@@ -470,7 +471,7 @@ def _parse_chunk(chunk: LineChunk, fmt: LogFormat, state: ParseState, source: st
     samples: list[str] = []
     if n_malformed:
         first = is_malformed.arg_true().head(MAX_SAMPLES).to_numpy()
-        samples = chunk.take(first).to_list()
+        samples = [_cut(line) for line in chunk.take(first).to_list()]
     requests = None
     first_ts = last_ts = None
     out_of_order = 0
@@ -559,6 +560,15 @@ def _parse_file(
     if size - reported > 0:
         progress.advance(size - reported)
     return _FileDone([_quality_row(path, fmt.name, **counts, samples=samples)])
+
+
+def _cut(line: str | None) -> str:
+    """A malformed line as a sample: whole when short, else its start and its length (a
+    10 MB line would otherwise travel into every report and JSON result)."""
+    line = line or ""
+    if len(line) <= SAMPLE_CHARS:
+        return line
+    return f"{line[:SAMPLE_CHARS]}… ({len(line):,} characters)"
 
 
 def _finish_requests(requests: pl.DataFrame, source: str) -> pl.DataFrame:
