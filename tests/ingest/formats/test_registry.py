@@ -363,3 +363,17 @@ def test_truncations_never_raise(e: dict[str, Any], as_json: bool, data: st.Data
     assert out[KIND][1] == REQUEST
     if as_json and cut < len(line):
         assert out[KIND][0] in (MALFORMED, OTHER)
+
+
+def test_start_is_logged_time_minus_a_plausible_duration() -> None:
+    """ts is the start; an absurd duration (a broken clock, an attacker's number) would
+    move it by years and stretch the window, so beyond a day the logged time stands."""
+    from datetime import UTC, datetime
+
+    from rca.ingest.formats._common import started
+
+    end = datetime(2021, 4, 1, 10, 0, tzinfo=UTC)
+    frame = pl.DataFrame({"end": [end] * 5, "d": [1.5, 0.0, None, -3.0, 1e12]})
+    got = frame.select(started(pl.col("end"), pl.col("d"))).to_series().to_list()
+    assert got[0] == datetime(2021, 4, 1, 9, 59, 58, 500000, tzinfo=UTC)
+    assert got[1:] == [end] * 4
