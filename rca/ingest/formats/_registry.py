@@ -222,6 +222,22 @@ def _go_unquote(text: str) -> str:
     return out.decode("utf-8", errors="replace")
 
 
+def _line_kind(status: pl.Expr) -> pl.Expr:
+    """REQUEST, MALFORMED or OTHER for a non-blank line (both parse paths use this): the
+    response line is the logrus line with a status, which must be an integer; other logrus
+    and access lines are OTHER; anything else is MALFORMED."""
+    is_response = pl.col("_logrus") & dash_null(pl.col("status")).is_not_null()
+    return (
+        pl.when(is_response & status.is_not_null())
+        .then(pl.lit(REQUEST, pl.UInt8))
+        .when(is_response)
+        .then(pl.lit(MALFORMED, pl.UInt8))
+        .when(pl.col("_logrus") | pl.col("_access"))
+        .then(pl.lit(OTHER, pl.UInt8))
+        .otherwise(pl.lit(MALFORMED, pl.UInt8))
+    )
+
+
 def _to_requests(raw: pl.DataFrame, state: ParseState) -> pl.DataFrame:
     status = dash_null(pl.col("status").str.strip_chars()).cast(pl.Int16, strict=False)
     # Computed once as columns: an expression used in several branches is re-evaluated.
@@ -231,18 +247,10 @@ def _to_requests(raw: pl.DataFrame, state: ParseState) -> pl.DataFrame:
     )
     duration, logged = pl.col("duration_s"), pl.col("_logged")
     start = started(logged, duration)
-    # The response line is the one with a status; its value must be an integer.
-    is_response = pl.col("_logrus") & dash_null(pl.col("status")).is_not_null()
     raw = raw.with_columns(
         pl.when(pl.col("line").str.strip_chars() == "")
         .then(pl.lit(OTHER, pl.UInt8))
-        .when(is_response & status.is_not_null())
-        .then(pl.lit(REQUEST, pl.UInt8))
-        .when(is_response)
-        .then(pl.lit(MALFORMED, pl.UInt8))
-        .when(pl.col("_logrus") | pl.col("_access"))
-        .then(pl.lit(OTHER, pl.UInt8))
-        .otherwise(pl.lit(MALFORMED, pl.UInt8))
+        .otherwise(_line_kind(status))
         .alias(KIND)
     )
     frame = raw.with_columns(
@@ -303,17 +311,7 @@ def _parse_json(lines: pl.Series, state: ParseState) -> pl.DataFrame:
     duration, logged = pl.col("duration_s"), pl.col("_logged")
     start = started(logged, duration)
     # A candidate line is never blank, so the blank test of _to_requests is left out.
-    is_response = pl.col("_logrus") & dash_null(pl.col("status")).is_not_null()
-    kind = (
-        pl.when(is_response & status.is_not_null())
-        .then(pl.lit(REQUEST, pl.UInt8))
-        .when(is_response)
-        .then(pl.lit(MALFORMED, pl.UInt8))
-        .when(pl.col("_logrus") | pl.col("_access"))
-        .then(pl.lit(OTHER, pl.UInt8))
-        .otherwise(pl.lit(MALFORMED, pl.UInt8))
-        .alias(KIND)
-    )
+    kind = _line_kind(status).alias(KIND)
     frame = raw.with_columns(
         kind,
         start.alias("ts"),
