@@ -95,7 +95,12 @@ class _Registry:
             sample = [line for line in lines if line.strip()]
             if not sample:
                 return 0.0
-            raw = self._raw(pl.Series("line", sample, dtype=pl.String))
+            series = pl.Series("line", sample, dtype=pl.String)
+            # Detection sniffs every file with every format: most files are not a
+            # registry's, and a cheap necessary condition spares them the full reading.
+            if not bool(self._may_be_logrus(series).any()):
+                return 0.0
+            raw = self._raw(series)
             logrus = int(raw["_logrus"].sum())
             if logrus == 0:
                 return 0.0
@@ -115,6 +120,10 @@ class _Registry:
         (the line is a logrus entry) and ``_access`` (a gorilla access-log line)."""
         raise NotImplementedError
 
+    def _may_be_logrus(self, lines: pl.Series) -> pl.Series:
+        """False only for lines that cannot be logrus entries (``_raw``'s ``_logrus``)."""
+        raise NotImplementedError
+
 
 class RegistryJSON(_Registry):
     """logrus ``JSONFormatter`` (and logstash formatter) output of the registry."""
@@ -125,6 +134,10 @@ class RegistryJSON(_Registry):
     def parse(self, lines: pl.Series, state: ParseState) -> pl.DataFrame:
         lines = lines.cast(pl.String).fill_null("").rename("line")
         return _parse_json(lines, state)
+
+    def _may_be_logrus(self, lines: pl.Series) -> pl.Series:
+        # An entry has a "level" key, written as such or (absurdly) with \u escapes.
+        return lines.str.contains("level", literal=True) | lines.str.contains("\\u", literal=True)
 
     def _raw(self, lines: pl.Series) -> pl.DataFrame:
         decoded = decode_json_lines(lines, _JSON_SCHEMA)
@@ -146,6 +159,9 @@ class RegistryText(_Registry):
 
     name = "registry_text"
     description = 'CNCF distribution registry, logrus text (time="..." level=... msg="...")'
+
+    def _may_be_logrus(self, lines: pl.Series) -> pl.Series:
+        return lines.str.contains(r"(?:^|\s)level=\S")  # one of _raw's three conditions
 
     def _raw(self, lines: pl.Series) -> pl.DataFrame:
         frame = pl.DataFrame([lines])

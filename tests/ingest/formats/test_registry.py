@@ -377,3 +377,24 @@ def test_start_is_logged_time_minus_a_plausible_duration() -> None:
     got = frame.select(started(pl.col("end"), pl.col("d"))).to_series().to_list()
     assert got[0] == datetime(2021, 4, 1, 9, 59, 58, 500000, tzinfo=UTC)
     assert got[1:] == [end] * 4
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    entry,
+    st.booleans(),
+    st.lists(st.tuples(st.integers(0, 600), st.sampled_from(["", " ", '"', "=", "\\u", "x"]))),
+)
+def test_sniff_prefilter_never_rejects_a_logrus_line(
+    e: dict[str, Any], as_json: bool, edits: list[tuple[int, str]]
+) -> None:
+    """Detection skips the full reading when no line may be a logrus entry; that test must
+    hold for every line the full reading calls logrus, rendered or mutated."""
+    fmt = registry_json if as_json else registry_text
+    line = render(e, as_json)
+    for at, text in edits:
+        at %= len(line) + 1
+        line = line[:at] + line[at + 1 :] if text == "" else line[:at] + text + line[at:]
+    lines = pl.Series("line", [line, *TEXT_LINES[:3]], dtype=pl.String)
+    logrus = fmt._raw(lines)["_logrus"]
+    assert not (logrus & ~fmt._may_be_logrus(lines)).any()
