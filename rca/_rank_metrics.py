@@ -59,16 +59,14 @@ def _window(value: object, name: str) -> tuple[datetime, datetime]:
 
 
 def _from_epoch(value: float, name: str) -> datetime:
-    """Unix time in s, ms, µs or ns, told apart by magnitude as the metrics readers do."""
-    magnitude = abs(value)
-    seconds = (
-        value if magnitude < 1e11 else value / 1e3 if magnitude < 1e14
-        else value / 1e6 if magnitude < 1e17 else value / 1e9
-    )  # fmt: skip
-    try:
-        return datetime.fromtimestamp(seconds, UTC)
-    except (OverflowError, OSError, ValueError):
-        raise ParameterError(f"{name}: {value!r} is not a unix time") from None
+    """Unix time in s, ms, µs or ns, told apart by magnitude exactly as the metrics
+    readers (and a wide frame's time column) do."""
+    from rca.ingest.metrics._common import epoch_to_datetime
+
+    when = pl.select(epoch_to_datetime(pl.lit(value))).item()
+    if not isinstance(when, datetime):
+        raise ParameterError(f"{name}: {value!r} is not a unix time")
+    return when
 
 
 def rank_metrics(

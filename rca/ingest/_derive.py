@@ -83,11 +83,13 @@ def endpoint_expr(path: pl.Expr, method: pl.Expr) -> pl.Expr:
     >>> df.select(endpoint_expr(pl.col("path"), pl.col("method"))).to_series().to_list()
     ['ping', 'manifest']
     """
-    return _endpoint(path, method, _route(path))
+    route = _route(path)
+    return _endpoint(path, method, route, _is_v2_route(path, route).fill_null(False))
 
 
-def _endpoint(path: pl.Expr, method: pl.Expr, route: pl.Expr) -> pl.Expr:
-    routed = _is_v2_route(path, route).fill_null(False)
+def _endpoint(path: pl.Expr, method: pl.Expr, route: pl.Expr, routed: pl.Expr) -> pl.Expr:
+    """The endpoint kind from the route (its first 13 characters suffice) and whether the
+    path is a ``/v2/<name>/<route>`` request at all."""
     return (
         pl.when(path == "/v2/")
         .then(pl.lit("ping"))
@@ -375,19 +377,7 @@ def derive(frame: FrameT) -> FrameT:
     )
     routed, head = pl.col("__routed"), pl.col("__head")
     frame = frame.with_columns(
-        endpoint=pl.when(path == "/v2/")
-        .then(pl.lit("ping"))
-        .when(routed.not_())
-        .then(pl.lit("other"))
-        .when(head.str.starts_with("manifests/"))
-        .then(pl.lit("manifest"))
-        .when(head.str.starts_with("tags/"))
-        .then(pl.lit("tags"))
-        .when(head.str.starts_with("blobs/uploads"))
-        .then(pl.lit("upload"))
-        .when(pl.col("method").str.to_uppercase().is_in(_WRITE_METHODS))
-        .then(pl.lit("upload"))
-        .otherwise(pl.lit("blob")),
+        endpoint=_endpoint(path, pl.col("method"), head, routed),
         repository=pl.when(routed).then(path.str.slice(4, before - 4)),
     ).drop("__before", "__routed", "__head")
     frame = frame.with_columns(namespace=pl.col("repository").str.split("/").list.first())

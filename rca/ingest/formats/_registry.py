@@ -238,6 +238,21 @@ def _go_unquote(text: str) -> str:
     return out.decode("utf-8", errors="replace")
 
 
+def _plain_fields(status: pl.Expr) -> list[pl.Expr]:
+    """The canonical fields both parse paths read alike (``ts`` and ``client_ip`` differ
+    only in how fast they are computed)."""
+    return [
+        dash_null(pl.col("method")).alias("method"),
+        path_only(pl.col("uri")).alias("path"),
+        status.alias("status"),
+        dash_null(pl.col("written")).cast(pl.Int64, strict=False).alias("bytes_sent"),
+        dash_null(pl.col("useragent")).alias("user_agent"),
+        pl.coalesce(dash_null(pl.col("err_message")), dash_null(pl.col("err_code"))).alias(
+            "error_message"
+        ),
+    ]
+
+
 def _line_kind(status: pl.Expr) -> pl.Expr:
     """REQUEST, MALFORMED or OTHER for a non-blank line (both parse paths use this): the
     response line is the logrus line with a status, which must be an integer; other logrus
@@ -272,14 +287,7 @@ def _to_requests(raw: pl.DataFrame, state: ParseState) -> pl.DataFrame:
     frame = raw.with_columns(
         start.alias("ts"),
         strip_port(first_hop(pl.col("remoteaddr"))).alias("client_ip"),
-        dash_null(pl.col("method")).alias("method"),
-        path_only(pl.col("uri")).alias("path"),
-        status.alias("status"),
-        dash_null(pl.col("written")).cast(pl.Int64, strict=False).alias("bytes_sent"),
-        dash_null(pl.col("useragent")).alias("user_agent"),
-        pl.coalesce(dash_null(pl.col("err_message")), dash_null(pl.col("err_code"))).alias(
-            "error_message"
-        ),
+        *_plain_fields(status),
     )
     frame = _drop_repeated_errors(frame, state)
     return finish(frame)
@@ -332,14 +340,7 @@ def _parse_json(lines: pl.Series, state: ParseState) -> pl.DataFrame:
         kind,
         start.alias("ts"),
         _strip_port(pl.col("_hop")).alias("client_ip"),
-        dash_null(pl.col("method")).alias("method"),
-        path_only(pl.col("uri")).alias("path"),
-        status.alias("status"),
-        dash_null(pl.col("written")).cast(pl.Int64, strict=False).alias("bytes_sent"),
-        dash_null(pl.col("useragent")).alias("user_agent"),
-        pl.coalesce(dash_null(pl.col("err_message")), dash_null(pl.col("err_code"))).alias(
-            "error_message"
-        ),
+        *_plain_fields(status),
     )
     # Non-candidates are never REQUEST rows, so dropping repeats within the candidates
     # sees the same request ids in the same order as over all lines.
