@@ -3,7 +3,8 @@
 Run as a script: ``python -m tests.robustness._atheris_target -max_total_time=60
 -artifact_prefix=DIR/ [CORPUS_DIR ...]``. Each input is written to a file and read with
 ``parse_logs`` and ``parse_metrics`` (auto-detection, then one explicit format chosen by
-the first byte). Anything but an ``RCAError``, or counts that do not reconcile, is a crash:
+the first byte), and scanned by the combined family's compiled scanner (C, not instrumented,
+so found by its crashes) and its numpy reference, which must take the same lines. Anything but an ``RCAError``, or counts that do not reconcile, is a crash:
 libFuzzer saves the input under the artifact prefix and exits non-zero. Add such a file to
 ``tests/robustness/corpus/crashes/`` once fixed.
 """
@@ -20,7 +21,8 @@ import atheris
 with atheris.instrument_imports(include=["rca"]):
     from rca._errors import RCAError
     from rca.ingest import parse_logs, parse_metrics
-    from rca.ingest.formats import all_formats
+    from rca.ingest._files import LineChunk
+    from rca.ingest.formats import _clf_fast, all_formats
     from rca.ingest.metrics import METRIC_FORMATS
 
 LOG_FORMATS = ["auto", *(f.name for f in all_formats())]
@@ -35,6 +37,22 @@ def _reconciled(quality: object) -> None:
             raise AssertionError(f"counts do not reconcile: {row}")
 
 
+def _scanners_agree(data: bytes, *, timing: bool) -> None:
+    if _clf_fast._scanner is None:
+        return
+    if not data.endswith(b"\n"):
+        data += b"\n"  # a chunk holds whole lines, as iter_line_chunks makes them
+    view = LineChunk(data).bytes_view
+    compiled = _clf_fast.parse_fast(view, timing=timing, compiled=True)
+    reference = _clf_fast.parse_fast(view, timing=timing, compiled=False)
+    if compiled is None or reference is None:
+        return
+    if compiled.rows.tolist() != reference.rows.tolist() or not compiled.fields.equals(
+        reference.fields
+    ):
+        raise AssertionError("the compiled scanner and the numpy reference disagree")
+
+
 def test_one_input(data: bytes) -> None:
     if not data:
         return
@@ -43,6 +61,7 @@ def test_one_input(data: bytes) -> None:
     for fmt in ("auto", LOG_FORMATS[pick % len(LOG_FORMATS)]):
         with contextlib.suppress(RCAError):
             _reconciled(parse_logs(_PATH, format=fmt).quality)
+    _scanners_agree(data[1:], timing=bool(pick & 1))
     for fmt in ("auto", METRICS[pick % len(METRICS)]):
         with contextlib.suppress(RCAError):
             _reconciled(parse_metrics(_PATH, format=fmt).quality)

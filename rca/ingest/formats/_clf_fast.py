@@ -21,8 +21,10 @@ this); every other line is left to the regex parser.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -93,6 +95,24 @@ _LOW_BYTES64 = np.array([(1 << (8 * k)) - 1 for k in range(9)], dtype=np.uint64)
 _LOW_BYTES32 = np.array([(1 << (8 * k)) - 1 for k in range(5)], dtype=np.uint32)
 #: Exact powers of ten (from integers, not from pow()).
 _POW10 = np.array([float(10**k) for k in range(_MAX_DIGITS + 1)])
+
+
+def _load_scanner() -> Any:
+    """The compiled scanner, or None when it was not built (no C compiler at install) or is
+    switched off with ``RCA_NO_COMPILED=1`` (to compare against the numpy reference)."""
+    if os.environ.get("RCA_NO_COMPILED"):
+        return None
+    try:
+        import rca.ingest.formats._clf_scan as scanner
+    except ImportError:
+        return None
+    return scanner
+
+
+_scanner = _load_scanner()
+# Kinds and string columns as numbered in _clf_scan.c.
+_UNMATCHED, _BLANK = 2, 3
+_F_CLIENT, _F_METHOD, _F_PATH, _F_UA, _F_UPSTREAM, _N_STRINGS = range(6)
 
 
 @dataclass(frozen=True)
@@ -314,11 +334,96 @@ def _upstream_lists(
     return ok, up_lo, up_hi
 
 
-def parse_fast(view: LineBytes, *, timing: bool) -> FastResult | None:
+def parse_fast(view: LineBytes, *, timing: bool, compiled: bool | None = None) -> FastResult | None:
     """Parse the plain-shaped lines of a chunk (see the module docstring).
 
+    ``compiled`` chooses the C scanner (``_clf_scan``) or the numpy reference; by default
+    the scanner when it was built. Both take the same lines and give the same fields.
     Returns None when the chunk cannot use the fast path at all (e.g. a buffer over 4 GiB).
     """
+    if len(view.buf) >= 2**32 - 16 or len(view.starts) == 0:
+        return None
+    if compiled is None:
+        compiled = _scanner is not None
+    if compiled:
+        if _scanner is None:
+            raise RuntimeError("rca's compiled scanner (_clf_scan) was not built")
+        return _parse_compiled(view, timing=timing)
+    return _parse_numpy(view, timing=timing)
+
+
+def _parse_compiled(view: LineBytes, *, timing: bool) -> FastResult:
+    import pyarrow as pa
+
+    assert _scanner is not None
+    n = len(view.starts)
+    starts = np.ascontiguousarray(view.starts, np.int64)
+    ends = np.ascontiguousarray(view.ends, np.int64)
+    kind = np.empty(n, np.uint8)
+    rows = np.empty(n, np.int64)
+    ts = np.empty(n, np.int64)
+    status = np.empty(n, np.int16)
+    nbytes = np.empty(n, np.int64)
+    duration = np.empty(n, np.float64)
+    views = np.empty((_N_STRINGS, n, 16), np.uint8)
+    bitmap = (n + 7) // 8
+    valid = np.zeros((_N_STRINGS + 1, bitmap), np.uint8)
+    taken, ua_backslashes = _scanner.scan(
+        view.buf, starts, ends, timing, kind, rows, ts, status, nbytes, duration, views, valid
+    )
+    data = pa.py_buffer(view.buf)
+
+    def strings(k: int) -> pl.Series:
+        # Arrow reads bitmaps from bit 0 of the first byte: rows 0..taken of the column.
+        arr = pa.Array.from_buffers(
+            pa.string_view(),
+            taken,
+            [pa.py_buffer(valid[k]), pa.py_buffer(views[k, :taken]), data],
+        )
+        return pl.Series(arr)
+
+    user_agent = strings(_F_UA)
+    if ua_backslashes:
+        # Escapes are undone first, then "-" and "" become null (the regex parser's order).
+        user_agent = unescape_unique(user_agent)
+        user_agent = pl.select(
+            pl.when(user_agent.is_in(["-", ""]).not_()).then(user_agent)
+        ).to_series()
+    columns: dict[str, pl.Series] = {
+        "ts": pl.Series("ts", ts[:taken]).cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
+        "client_ip": strings(_F_CLIENT),
+        "method": strings(_F_METHOD),
+        "path": strings(_F_PATH),
+        "status": pl.Series(status[:taken]),
+        "bytes_sent": pl.Series(nbytes[:taken]),
+        "user_agent": user_agent,
+    }
+    if timing:
+        columns["duration_s"] = pl.Series(
+            pa.Array.from_buffers(
+                pa.float64(), taken, [pa.py_buffer(valid[_N_STRINGS]), pa.py_buffer(duration)]
+            )
+        )
+        columns["upstream"] = strings(_F_UPSTREAM)
+    fields = pl.DataFrame(
+        [
+            columns[c].alias(c)
+            if c in columns
+            else pl.repeat(None, taken, dtype=t, eager=True).alias(c)
+            for c, t in REQUEST_FIELDS.items()
+        ]
+        + [pl.Series(KIND, np.full(taken, REQUEST, np.uint8))]
+    )
+    unmatched = np.flatnonzero(kind >= _UNMATCHED)
+    return FastResult(
+        rows=rows[:taken].copy(),
+        fields=fields,
+        unmatched=unmatched,
+        blank=kind[unmatched] == _BLANK,
+    )
+
+
+def _parse_numpy(view: LineBytes, *, timing: bool) -> FastResult | None:
     n = len(view.starts)
     if len(view.buf) >= 2**32 - 16 or n == 0:
         return None

@@ -1,4 +1,7 @@
-"""The byte-level fast path of the combined parsers gives exactly what the regexes give."""
+"""The byte-level fast path of the combined parsers gives exactly what the regexes give.
+
+Every test here runs twice: with the compiled scanner (``_clf_scan``) and with the numpy
+reference, and the two are also compared with each other directly."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from rca.ingest._files import LineChunk
+from rca.ingest.formats import _clf_fast
 from rca.ingest.formats._base import KIND, MALFORMED, REQUEST, ParseState
 from rca.ingest.formats._clf_fast import _clf_time, parse_fast, series_bytes
 from rca.ingest.formats._combined import _FAST_MIN_LINES, combined, nginx_timing
@@ -63,7 +67,49 @@ TRICKY = [
     PLAIN.replace(" 0.022 10.1.122.245:5000 0.014", ""),
     PLAIN.replace(" 0.022 10.1.122.245:5000 0.014", ' "-"'),
     PLAIN.replace("\t", "").replace(" 307", "\t307"),
+    # Boundaries of each rule the fast path checks.
+    PLAIN.replace("GET /", "ABCDEFGHIJKLMNOPQRST /"),  # a 20-letter method
+    PLAIN.replace("GET /", "ABCDEFGHIJKLMNOPQRSTU /"),  # 21 letters
+    PLAIN.replace("HTTP/1.1", "HTTP/"),
+    PLAIN.replace("HTTP/1.1", "HTTP/1.1.1"),
+    PLAIN.replace("HTTP/1.1", "HTTP/1.x"),
+    PLAIN.replace("HTTP/1.1", "HTTQ/1.1"),
+    PLAIN.replace(" 307 ", " 3x7 "),
+    PLAIN.replace(" 247 ", " 123456789012345678 "),
+    PLAIN.replace(" 247 ", " 1234567890123456789 "),
+    PLAIN.replace("0.022", "12345678901234.5"),
+    PLAIN.replace("0.022", "123456789012345.6"),
+    PLAIN.replace("0.022", "1.2.3"),
+    PLAIN.replace("2021", "1969"),
+    PLAIN.replace("2021", "2200"),
+    PLAIN.replace("2021", "2201"),
+    PLAIN.replace("12/Mar/2021", "29/Feb/2023"),
+    PLAIN.replace("12/Mar/2021", "29/Feb/2000"),
+    PLAIN.replace("12/Mar/2021", "29/Feb/2100"),
+    PLAIN.replace("+0000", "+2359"),
+    PLAIN.replace("+0000", "+2400"),
+    PLAIN.replace("+0000", "+0060"),
+    PLAIN.replace("+0000", "*0000"),
+    PLAIN.replace("?x=1", "/?a#b"),
+    PLAIN.replace("?x=1", "#a?b"),
+    PLAIN.replace("10.1.122.245:5000 0.014", "a:1, b:2, c:3, d:4 1, 2, 3, 4"),  # 9 spaces
+    PLAIN.replace("10.1.122.245:5000 0.014", "a:1, b:2, c:3, d:4 1, 2, 3, 4, 5"),  # 10
+    PLAIN.replace(" 0.022 10.1.122.245:5000 0.014", "  0.022 10.1.122.245:5000 0.014"),
+    PLAIN.replace(' "-" "docker', ' "-"  "docker'),
+    PLAIN.replace("203.0.113.7 - -", "203.0.113.7 -- -"),
 ]
+
+
+@pytest.fixture(scope="module", params=["compiled", "numpy"], autouse=True)
+def engine(request: pytest.FixtureRequest):  # type: ignore[no-untyped-def]
+    """The whole module once with each implementation of the fast path."""
+    held = _clf_fast._scanner
+    if request.param == "numpy":
+        _clf_fast._scanner = None
+    elif held is None:
+        pytest.fail("the compiled scanner was not built: pip install -e . needs a C compiler")
+    yield request.param
+    _clf_fast._scanner = held
 
 
 def both(fmt, lines: list[str]) -> tuple[pl.DataFrame, pl.DataFrame]:  # type: ignore[no-untyped-def]
@@ -230,3 +276,81 @@ def test_retried_upstreams_take_the_fast_path_and_match_the_regex_parser() -> No
     assert taken == {i for i, (_, _, fast_path) in enumerate(RETRIES) if fast_path}
     upstreams = fast.get_column("upstream").head(3).to_list()
     assert upstreams == ["10.0.0.2:5000", "c:3", None]
+
+
+# ---------------------------------------------------------- compiled vs numpy, directly
+
+
+def _same_result(view) -> None:  # type: ignore[no-untyped-def]
+    if _clf_fast._scanner is None:
+        return  # the numpy run of the module
+    compiled = parse_fast(view, timing=True, compiled=True)
+    reference = parse_fast(view, timing=True, compiled=False)
+    assert compiled is not None and reference is not None
+    assert compiled.rows.tolist() == reference.rows.tolist()
+    assert compiled.unmatched.tolist() == reference.unmatched.tolist()
+    assert compiled.blank.tolist() == reference.blank.tolist()
+    assert_frame_equal(compiled.fields, reference.fields)
+    for timing in (True, False):
+        a = parse_fast(view, timing=timing, compiled=True)
+        b = parse_fast(view, timing=timing, compiled=False)
+        assert a is not None and b is not None
+        assert a.rows.tolist() == b.rows.tolist()
+        assert_frame_equal(a.fields, b.fields)
+
+
+_byte = st.sampled_from(list(b' "\\-/?#:,.[]+0123456789aAxXzZ\t\x00\x7f\xc3\xa9'))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(0, len(PLAIN) + 2), st.lists(_byte, max_size=6), st.integers(0, 4)),
+        min_size=1,
+        max_size=12,
+    )
+)
+def test_compiled_scanner_matches_the_numpy_reference(
+    edits: list[tuple[int, list[int], int]],
+) -> None:
+    plain = PLAIN.encode()
+    lines = [plain[:pos] + bytes(text) + plain[pos + cut :] for pos, text, cut in edits]
+    lines += [PLAIN.replace(" 0.022 10.1.122.245:5000 0.014", "").encode()] * 2
+    _same_result(series_bytes(pl.Series([x.decode("utf-8", "replace") for x in lines])))
+    _same_result(LineChunk(b"\n".join(lines) + b"\n").bytes_view)
+
+
+def test_compiled_scanner_matches_on_tricky_simulated_and_real_lines(
+    simulated_timing: bytes, real_apache: Path
+) -> None:
+    _same_result(LineChunk(simulated_timing).bytes_view)
+    _same_result(LineChunk("\n".join([*TRICKY, PLAIN]).encode() + b"\n").bytes_view)
+    _same_result(LineChunk(real_apache.read_bytes()).bytes_view)
+
+
+def test_compiled_scanner_refuses_bounds_outside_its_buffers() -> None:
+    scanner = _clf_fast._scanner
+    if scanner is None:
+        pytest.skip("the numpy run of the module")
+    buf = np.zeros(40, np.uint8)
+    n = 1
+
+    def outputs(rows: int = n) -> list[np.ndarray]:
+        return [
+            np.empty(rows, np.uint8),
+            np.empty(rows, np.int64),
+            np.empty(rows, np.int64),
+            np.empty(rows, np.int16),
+            np.empty(rows, np.int64),
+            np.empty(rows, np.float64),
+            np.empty((5, rows, 16), np.uint8),
+            np.zeros((6, (rows + 7) // 8), np.uint8),
+        ]
+
+    starts, ends = np.array([0]), np.array([30])  # 30 + 16 > 40: past the padding
+    with pytest.raises(ValueError, match="outside the buffer"):
+        scanner.scan(buf, starts, ends, True, *outputs())
+    with pytest.raises(ValueError, match="needs"):
+        scanner.scan(buf, np.array([0, 1]), np.array([1, 2]), True, *outputs(1))
+    with pytest.raises(ValueError, match="differ"):
+        scanner.scan(buf, np.array([0, 1]), np.array([1]), True, *outputs(2))

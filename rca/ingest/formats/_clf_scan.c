@@ -1,0 +1,475 @@
+/* A compiled scanner for the plain-shaped lines of the combined / nginx_timing formats.
+ *
+ * Ingest stage, format layer, the hot path. It takes exactly the lines that the numpy fast
+ * path in _clf_fast.py takes, and gives exactly its fields (tests/ingest/formats checks
+ * both against the regex parser and against each other); the numpy path stays as the
+ * reference and as the fallback when this module was not built.
+ *
+ * One pass per line instead of numpy's dozens of whole-chunk passes: about 0.1 us a line
+ * where numpy needs about 1.5. The GIL is released while scanning, so the chunks of a file
+ * scan in parallel.
+ *
+ * Log lines are attacker-controlled. Every read is at a position inside the line or at most
+ * 16 bytes past its end, and the caller's buffer has at least 16 bytes after the last line
+ * (checked here, not trusted); every write is at a row index below the line count, checked
+ * against every output buffer's size before the scan starts.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+enum { TAKEN = 0, TO_REGEX = 1, UNMATCHED = 2, BLANK = 3 };
+enum { F_CLIENT, F_METHOD, F_PATH, F_UA, F_UPSTREAM, N_STRINGS };
+
+#define PAD 16
+#define MAX_DIGITS 18
+#define MAX_FLOAT_DIGITS 15
+#define MAX_TAIL_SPACES 9
+#define FIRST_YEAR 1970
+#define LAST_YEAR 2200
+
+static const double POW10[MAX_DIGITS + 1] = {
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9,
+    1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
+};
+
+typedef struct {
+    int ok;
+    int dash;
+    int64_t value;
+    int fraction; /* digits after the dot */
+} Number;
+
+/* Bytes [lo, hi) as "-", or [0-9]+ (decimal: [0-9]+(\.[0-9]+)? with at most 15 digits),
+ * at most 18 characters: the rules of _clf_fast._number. */
+static Number number(const uint8_t *buf, int64_t lo, int64_t hi, int decimal)
+{
+    Number n = {0, 0, 0, 0};
+    int64_t length = hi - lo;
+    if (length < 1 || length > MAX_DIGITS)
+        return n;
+    if (length == 1 && buf[lo] == '-') {
+        n.ok = n.dash = 1;
+        return n;
+    }
+    int64_t dots = 0, last_dot = -1, value = 0;
+    for (int64_t j = 0; j < length; j++) {
+        uint8_t c = buf[lo + j];
+        if (c >= '0' && c <= '9') {
+            value = value * 10 + (c - '0');
+        } else if (decimal && c == '.') {
+            dots++;
+            last_dot = j;
+        } else {
+            return n;
+        }
+    }
+    if (decimal) {
+        if (dots > 1 || (dots == 1 && (last_dot == 0 || last_dot == length - 1)))
+            return n;
+        if (length - dots > MAX_FLOAT_DIGITS)
+            return n;
+    }
+    n.ok = 1;
+    n.value = value;
+    n.fraction = dots == 1 ? (int)(length - 1 - last_dot) : 0;
+    return n;
+}
+
+static int is_leap(int64_t y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; y >= 1970). */
+static int64_t days_from_epoch(int64_t y, int64_t m, int64_t d)
+{
+    /* Howard Hinnant's days_from_civil. */
+    y -= m <= 2;
+    int64_t era = y / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static int to_digit(uint8_t c, int64_t *out)
+{
+    if (c < '0' || c > '9')
+        return 0;
+    *out = c - '0';
+    return 1;
+}
+
+/* Microseconds since the epoch of "dd/Mon/yyyy:HH:MM:SS +zzzz" at t, under the rules of
+ * _clf_fast._clf_time (unusual values are left to the regex parser). */
+static int clf_time(const uint8_t *t, int64_t *us)
+{
+    static const char *months = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    static const int positions[16] = {0, 1, 7, 8, 9, 10, 12, 13, 15, 16, 18, 19, 22, 23, 24, 25};
+    static const int month_days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int64_t d[16];
+    for (int i = 0; i < 16; i++)
+        if (!to_digit(t[positions[i]], &d[i]))
+            return 0;
+    if (t[2] != '/' || t[6] != '/' || t[11] != ':' || t[14] != ':' || t[17] != ':' || t[20] != ' ')
+        return 0;
+    if (t[21] != '+' && t[21] != '-')
+        return 0;
+    int month = 0;
+    for (int i = 0; i < 12; i++)
+        if (memcmp(t + 3, months + 3 * i, 3) == 0) {
+            month = i + 1;
+            break;
+        }
+    if (!month)
+        return 0;
+    int64_t day = d[0] * 10 + d[1];
+    int64_t year = d[2] * 1000 + d[3] * 100 + d[4] * 10 + d[5];
+    int64_t hour = d[6] * 10 + d[7], minute = d[8] * 10 + d[9], second = d[10] * 10 + d[11];
+    int64_t off_h = d[12] * 10 + d[13], off_m = d[14] * 10 + d[15];
+    if (year < FIRST_YEAR || year > LAST_YEAR)
+        return 0;
+    int64_t length = month_days[month - 1] + (month == 2 && is_leap(year));
+    if (day < 1 || day > length || hour > 23 || minute > 59 || second > 59 || off_h > 23 ||
+        off_m > 59)
+        return 0;
+    int64_t offset = (t[21] == '-' ? -1 : 1) * (off_h * 3600 + off_m * 60);
+    int64_t seconds = days_from_epoch(year, month, day) * 86400 + hour * 3600 + minute * 60 +
+                      second - offset;
+    *us = seconds * 1000000;
+    return 1;
+}
+
+static int64_t find(const uint8_t *buf, int64_t from, int64_t to, uint8_t c)
+{
+    const void *at = from < to ? memchr(buf + from, c, (size_t)(to - from)) : NULL;
+    return at ? (const uint8_t *)at - buf : -1;
+}
+
+static int has(const uint8_t *buf, int64_t from, int64_t to, uint8_t c)
+{
+    return find(buf, from, to, c) >= 0;
+}
+
+typedef struct {
+    int64_t lo[N_STRINGS], hi[N_STRINGS];
+    int64_t ts, bytes;
+    int status;
+    Number rt;
+} Fields;
+
+/* The tail after the user agent of an nginx_timing line: " RT ADDR URT", or after retries
+ * " RT A1, ..., Ak N1, ..., Nm" (see _clf_fast._upstream_lists). */
+static int timing_tail(const uint8_t *buf, int64_t tail, int64_t e, Fields *f)
+{
+    int64_t sp[MAX_TAIL_SPACES + 1];
+    int count = 0;
+    if (tail >= e || buf[tail] != ' ')
+        return 0;
+    for (int64_t p = tail; p < e; p++)
+        if (buf[p] == ' ') {
+            if (count == MAX_TAIL_SPACES)
+                return 0;
+            sp[count++] = p;
+        }
+    if (count < 3 || sp[1] <= tail + 1)
+        return 0;
+    f->rt = number(buf, tail + 1, sp[1], 1);
+    if (!f->rt.ok)
+        return 0;
+    if (count == 3) {
+        int64_t t1 = sp[1], t2 = sp[2];
+        if (t2 <= t1 + 1 || e <= t2 + 1 || !number(buf, t2 + 1, e, 1).ok || has(buf, t1 + 1, t2, ','))
+            return 0;
+        f->lo[F_UPSTREAM] = t1 + 1;
+        f->hi[F_UPSTREAM] = t2;
+        return 1;
+    }
+    int tokens = count - 1;
+    int64_t lo[MAX_TAIL_SPACES], hi[MAX_TAIL_SPACES];
+    int last_address = -1;
+    for (int j = 0; j < tokens; j++) {
+        lo[j] = sp[j + 1] + 1;
+        hi[j] = j + 2 < count ? sp[j + 2] : e;
+        if (last_address < 0 && hi[j] > lo[j] && buf[hi[j] - 1] != ',')
+            last_address = j;
+    }
+    if (last_address < 0 || last_address >= tokens - 1)
+        return 0;
+    for (int j = 0; j < tokens; j++) {
+        int listed = j < tokens - 1 && j != last_address; /* followed by ", " */
+        int64_t core_hi = hi[j] - listed;
+        if (listed && buf[hi[j] - 1] != ',')
+            return 0;
+        if (j <= last_address) {
+            if (core_hi <= lo[j] || has(buf, lo[j], core_hi, ','))
+                return 0;
+        } else if (!number(buf, lo[j], core_hi, 1).ok) {
+            return 0;
+        }
+    }
+    f->lo[F_UPSTREAM] = lo[last_address];
+    f->hi[F_UPSTREAM] = hi[last_address];
+    return 1;
+}
+
+/* One line [s, e) whose quotes q[0..nq) are known (nq is 6 or 8): is it plain, and its
+ * fields (the checks of _clf_fast.parse_fast, in the same order). */
+static int plain_line(const uint8_t *buf, int64_t s, int64_t e, const int64_t *q, int nq,
+                      int timing, Fields *f)
+{
+    /* ADDR IDENT USER [time] " */
+    int64_t s1 = find(buf, s, e, ' ');
+    if (s1 <= s)
+        return 0;
+    int64_t s2 = find(buf, s1 + 1, e, ' ');
+    if (s2 <= s1 + 1)
+        return 0;
+    int64_t s3 = find(buf, s2 + 1, e, ' ');
+    if (s3 <= s2 + 1 || q[0] != s3 + 30)
+        return 0;
+    if (buf[s3 + 1] != '[' || buf[q[0] - 2] != ']' || buf[q[0] - 1] != ' ')
+        return 0;
+    if (!clf_time(buf + s3 + 2, &f->ts))
+        return 0;
+    /* "METHOD /uri HTTP/x.y": exactly two spaces, no backslash. */
+    int64_t req_lo = q[0] + 1, req_hi = q[1];
+    int64_t a1 = find(buf, req_lo, req_hi, ' ');
+    if (a1 < 0)
+        return 0;
+    int64_t a2 = find(buf, a1 + 1, req_hi, ' ');
+    if (a2 < 0 || a2 <= a1 + 1 || has(buf, a2 + 1, req_hi, ' ') || has(buf, req_lo, req_hi, '\\'))
+        return 0;
+    int64_t method_len = a1 - req_lo;
+    if (method_len < 1 || method_len > 20 || buf[a1 + 1] != '/')
+        return 0;
+    for (int64_t p = req_lo; p < a1; p++)
+        if (buf[p] < 'A' || buf[p] > 'Z')
+            return 0;
+    int64_t proto_len = req_hi - (a2 + 1);
+    if (proto_len < 6 || proto_len > 8 || memcmp(buf + a2 + 1, "HTTP/", 5) != 0)
+        return 0;
+    for (int64_t p = a2 + 6; p < req_hi; p++)
+        if ((buf[p] < '0' || buf[p] > '9') && buf[p] != '.')
+            return 0;
+    /* The path ends at the first "?" or "#" of the URI. */
+    int64_t path_hi = a2;
+    for (int64_t p = a1 + 1; p < a2; p++)
+        if (buf[p] == '?' || buf[p] == '#') {
+            path_hi = p;
+            break;
+        }
+    /* " SSS BYTES " */
+    int64_t st = q[1] + 1;
+    if (q[2] - 1 - (st + 5) < 1) /* room for status and bytes (else _number refuses) */
+        return 0;
+    if (buf[st] != ' ' || buf[st + 4] != ' ' || buf[q[2] - 1] != ' ')
+        return 0;
+    int64_t d0, d1, d2;
+    if (!to_digit(buf[st + 1], &d0) || !to_digit(buf[st + 2], &d1) || !to_digit(buf[st + 3], &d2))
+        return 0;
+    f->status = (int)(d0 * 100 + d1 * 10 + d2);
+    Number bytes = number(buf, st + 5, q[2] - 1, 0);
+    if (!bytes.ok)
+        return 0;
+    f->bytes = bytes.dash ? 0 : bytes.value; /* Apache's "-" for an empty body is 0 */
+    /* "referer" "ua", then an optional "-" for X-Forwarded-For. */
+    if (q[4] != q[3] + 2 || buf[q[3] + 1] != ' ')
+        return 0;
+    if (nq == 8 && (q[6] != q[5] + 2 || buf[q[5] + 1] != ' ' || q[7] != q[6] + 2 || buf[q[6] + 1] != '-'))
+        return 0;
+    int64_t tail = nq == 8 ? q[7] + 1 : q[5] + 1;
+    if (timing) {
+        if (!timing_tail(buf, tail, e, f))
+            return 0;
+    } else if (tail != e) {
+        return 0;
+    }
+    f->lo[F_CLIENT] = s;
+    f->hi[F_CLIENT] = s1;
+    f->lo[F_METHOD] = req_lo;
+    f->hi[F_METHOD] = a1;
+    f->lo[F_PATH] = a1 + 1;
+    f->hi[F_PATH] = path_hi;
+    f->lo[F_UA] = q[4] + 1;
+    f->hi[F_UA] = q[5];
+    return 1;
+}
+
+/* An Arrow string view of bytes [lo, hi): u32 length, then the bytes inline when at most
+ * 12, else a 4-byte prefix, buffer 0 and the u32 offset. */
+static void write_view(uint8_t *view, const uint8_t *buf, int64_t lo, int64_t hi)
+{
+    uint32_t length = (uint32_t)(hi - lo), offset = (uint32_t)lo, zero = 0;
+    memset(view, 0, 16);
+    memcpy(view, &length, 4);
+    if (length <= 12) {
+        memcpy(view + 4, buf + lo, length);
+    } else {
+        memcpy(view + 4, buf + lo, 4);
+        memcpy(view + 8, &zero, 4);
+        memcpy(view + 12, &offset, 4);
+    }
+}
+
+static int dash_or_empty(const uint8_t *buf, int64_t lo, int64_t hi)
+{
+    return hi == lo || (hi == lo + 1 && buf[lo] == '-');
+}
+
+static void set_bit(uint8_t *bits, Py_ssize_t i) { bits[i >> 3] |= (uint8_t)(1u << (i & 7)); }
+
+static int too_small(Py_buffer *b, Py_ssize_t need, const char *name)
+{
+    if (b->len < need) {
+        PyErr_Format(PyExc_ValueError, "_clf_scan.scan: %s holds %zd bytes, needs %zd", name,
+                     b->len, need);
+        return 1;
+    }
+    return 0;
+}
+
+PyDoc_STRVAR(scan_doc,
+"scan(buf, starts, ends, timing, kind, rows, ts, status, bytes_sent, duration, views, valid)\n"
+"\n"
+"Scan the lines [starts[i], ends[i]) of buf (int64 offsets; buf holds 16 bytes after the\n"
+"last line) and return (taken, ua_backslashes). kind[i] (uint8) is 0 when the line was\n"
+"taken, 1 when it is left to the regex parser, 2 for a line no regex matches, 3 for a blank\n"
+"one. Taken lines fill, in order, rows (int64 line index), ts (int64 us), status (int16),\n"
+"bytes_sent (int64), duration (float64), views (5 columns of n 16-byte Arrow string views:\n"
+"client, method, path, user agent, upstream) and valid (6 zeroed bitmaps of (n + 7) // 8\n"
+"bytes: client, method, path, user agent, upstream, duration).");
+
+static PyObject *scan(PyObject *self, PyObject *args)
+{
+    Py_buffer b_buf, b_starts, b_ends, b_kind, b_rows, b_ts, b_status, b_bytes, b_dur, b_views,
+        b_valid;
+    int timing;
+    if (!PyArg_ParseTuple(args, "y*y*y*pw*w*w*w*w*w*w*w*", &b_buf, &b_starts, &b_ends, &timing,
+                          &b_kind, &b_rows, &b_ts, &b_status, &b_bytes, &b_dur, &b_views, &b_valid))
+        return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t n = b_starts.len / 8;
+    Py_ssize_t bitmap = (n + 7) / 8;
+    if (b_ends.len != b_starts.len) {
+        PyErr_SetString(PyExc_ValueError, "_clf_scan.scan: starts and ends differ in length");
+        goto done;
+    }
+    if (too_small(&b_kind, n, "kind") || too_small(&b_rows, 8 * n, "rows") ||
+        too_small(&b_ts, 8 * n, "ts") || too_small(&b_status, 2 * n, "status") ||
+        too_small(&b_bytes, 8 * n, "bytes_sent") || too_small(&b_dur, 8 * n, "duration") ||
+        too_small(&b_views, (Py_ssize_t)N_STRINGS * 16 * n, "views") ||
+        too_small(&b_valid, (Py_ssize_t)(N_STRINGS + 1) * bitmap, "valid"))
+        goto done;
+    if (b_buf.len >= ((Py_ssize_t)1 << 32) - PAD) {
+        PyErr_SetString(PyExc_ValueError, "_clf_scan.scan: a buffer over 4 GiB");
+        goto done;
+    }
+    const uint8_t *buf = b_buf.buf;
+    const int64_t *starts = b_starts.buf, *ends = b_ends.buf;
+    uint8_t *kind = b_kind.buf, *views = b_views.buf, *valid = b_valid.buf;
+    int64_t *rows = b_rows.buf, *ts = b_ts.buf, *bytes_sent = b_bytes.buf;
+    int16_t *status = b_status.buf;
+    double *duration = b_dur.buf;
+    Py_ssize_t taken = 0, ua_backslashes = 0, bad_bounds = 0, limit = b_buf.len - PAD;
+
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) {
+        int64_t s = starts[i], e = ends[i];
+        if (s < 0 || e < s || e > limit) {
+            kind[i] = TO_REGEX;
+            bad_bounds++;
+            continue;
+        }
+        int64_t q[8];
+        int nq = 0, odd = 0, escaped = 0;
+        int64_t spaces = 0;
+        for (int64_t p = s; p < e; p++) {
+            uint8_t c = buf[p];
+            if (c < 32 || c > 126) {
+                odd = 1;
+                break;
+            }
+            if (c == '"') {
+                if (nq < 8)
+                    q[nq] = p;
+                nq++;
+                if (p > 0 && buf[p - 1] == '\\')
+                    escaped = 1;
+            } else if (c == ' ') {
+                spaces++;
+            }
+        }
+        if (odd) {
+            kind[i] = TO_REGEX;
+            continue;
+        }
+        if (nq < 6) { /* both regexes need six quotes */
+            kind[i] = spaces == e - s ? BLANK : UNMATCHED;
+            continue;
+        }
+        Fields f;
+        if ((nq != 6 && nq != 8) || escaped || !plain_line(buf, s, e, q, nq, timing, &f)) {
+            kind[i] = TO_REGEX;
+            continue;
+        }
+        kind[i] = TAKEN;
+        Py_ssize_t r = taken++;
+        rows[r] = i;
+        ts[r] = f.ts;
+        status[r] = (int16_t)f.status;
+        bytes_sent[r] = f.bytes;
+        for (int k = 0; k < N_STRINGS; k++) {
+            if (k == F_UPSTREAM && !timing) {
+                f.lo[k] = f.hi[k] = 0;
+            }
+            write_view(views + ((Py_ssize_t)k * n + r) * 16, buf, f.lo[k], f.hi[k]);
+            int nullable = k == F_CLIENT || k == F_UA || k == F_UPSTREAM;
+            if (!(nullable && dash_or_empty(buf, f.lo[k], f.hi[k])))
+                set_bit(valid + k * bitmap, r);
+        }
+        if (timing && !f.rt.dash) {
+            duration[r] = (double)f.rt.value / POW10[f.rt.fraction];
+            set_bit(valid + N_STRINGS * bitmap, r);
+        } else {
+            duration[r] = 0.0;
+        }
+        if (has(buf, f.lo[F_UA], f.hi[F_UA], '\\'))
+            ua_backslashes++;
+    }
+    Py_END_ALLOW_THREADS
+
+    if (bad_bounds) {
+        PyErr_Format(PyExc_ValueError, "_clf_scan.scan: %zd lines lie outside the buffer",
+                     bad_bounds);
+        goto done;
+    }
+    result = Py_BuildValue("nn", taken, ua_backslashes);
+done:
+    PyBuffer_Release(&b_buf);
+    PyBuffer_Release(&b_starts);
+    PyBuffer_Release(&b_ends);
+    PyBuffer_Release(&b_kind);
+    PyBuffer_Release(&b_rows);
+    PyBuffer_Release(&b_ts);
+    PyBuffer_Release(&b_status);
+    PyBuffer_Release(&b_bytes);
+    PyBuffer_Release(&b_dur);
+    PyBuffer_Release(&b_views);
+    PyBuffer_Release(&b_valid);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"scan", scan, METH_VARARGS, scan_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "_clf_scan",
+    .m_doc = "Compiled scanner for plain combined / nginx_timing lines (see _clf_scan.c).",
+    .m_size = -1,
+    .m_methods = methods,
+};
+
+PyMODINIT_FUNC PyInit__clf_scan(void) { return PyModule_Create(&module); }
