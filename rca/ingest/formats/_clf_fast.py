@@ -368,27 +368,48 @@ def _parse_compiled(view: LineBytes, *, timing: bool) -> FastResult:
     views = np.empty((_N_STRINGS, n, 16), np.uint8)
     bitmap = (n + 7) // 8
     valid = np.zeros((_N_STRINGS + 1, bitmap), np.uint8)
-    taken, ua_backslashes = _scanner.scan(
-        view.buf, starts, ends, timing, kind, rows, ts, status, nbytes, duration, views, valid
+    aux = np.empty(max(len(view.buf), 1), np.uint8)  # unescaped user agents
+    redo = np.empty(n, np.int64)
+    odd = np.zeros(n, np.uint8)
+    if len(view.unusual):
+        odd[view.line_of(view.unusual)] = 1
+    taken, redone = _scanner.scan(
+        view.buf,
+        starts,
+        ends,
+        odd,
+        timing,
+        kind,
+        rows,
+        ts,
+        status,
+        nbytes,
+        duration,
+        views,
+        valid,
+        aux,
+        redo,
     )
-    data = pa.py_buffer(view.buf)
+    chunk = pa.py_buffer(view.buf)
 
-    def strings(k: int) -> pl.Series:
+    def strings(k: int, *data: pa.Buffer) -> pl.Series:
+        # Views point into the chunk (data buffer 0) or, for unescaped agents, into aux (1).
         # Arrow reads bitmaps from bit 0 of the first byte: rows 0..taken of the column.
         arr = pa.Array.from_buffers(
             pa.string_view(),
             taken,
-            [pa.py_buffer(valid[k]), pa.py_buffer(views[k, :taken]), data],
+            [pa.py_buffer(valid[k]), pa.py_buffer(views[k, :taken]), chunk, *data],
         )
         return pl.Series(arr)
 
-    user_agent = strings(_F_UA)
-    if ua_backslashes:
-        # Escapes are undone first, then "-" and "" become null (the regex parser's order).
-        user_agent = unescape_unique(user_agent)
-        user_agent = pl.select(
-            pl.when(user_agent.is_in(["-", ""]).not_()).then(user_agent)
-        ).to_series()
+    user_agent = strings(_F_UA, pa.py_buffer(aux))
+    if redone:
+        # Escapes that decode outside ASCII (UTF-8, with replacement characters): Python's
+        # rules, then "-" and "" become null, as in the regex parser.
+        at = pl.Series(redo[:redone])
+        fixed = unescape_unique(user_agent.gather(at))
+        fixed = pl.select(pl.when(fixed.is_in(["-", ""]).not_()).then(fixed)).to_series()
+        user_agent = user_agent.scatter(at, fixed)
     columns: dict[str, pl.Series] = {
         "ts": pl.Series("ts", ts[:taken]).cast(pl.Datetime("us")).dt.replace_time_zone("UTC"),
         "client_ip": strings(_F_CLIENT),

@@ -295,20 +295,66 @@ static int plain_line(const uint8_t *buf, int64_t s, int64_t e, const int64_t *q
     return 1;
 }
 
-/* An Arrow string view of bytes [lo, hi): u32 length, then the bytes inline when at most
- * 12, else a 4-byte prefix, buffer 0 and the u32 offset. */
-static void write_view(uint8_t *view, const uint8_t *buf, int64_t lo, int64_t hi)
+/* An Arrow string view of bytes [lo, hi) of data buffer `index` (the chunk is 0): u32
+ * length, then the bytes inline when at most 12, else a 4-byte prefix, the buffer index and
+ * the u32 offset. */
+static void write_view(uint8_t *view, const uint8_t *data, int64_t lo, int64_t hi, uint32_t index)
 {
-    uint32_t length = (uint32_t)(hi - lo), offset = (uint32_t)lo, zero = 0;
+    uint32_t length = (uint32_t)(hi - lo), offset = (uint32_t)lo;
     memset(view, 0, 16);
     memcpy(view, &length, 4);
     if (length <= 12) {
-        memcpy(view + 4, buf + lo, length);
+        memcpy(view + 4, data + lo, length);
     } else {
-        memcpy(view + 4, buf + lo, 4);
-        memcpy(view + 8, &zero, 4);
+        memcpy(view + 4, data + lo, 4);
+        memcpy(view + 8, &index, 4);
         memcpy(view + 12, &offset, 4);
     }
+}
+
+static int hex_value(uint8_t c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+/* Undo the escapes of a quoted field [lo, hi) into out, as _log_format._unescape_text does:
+ * \" and \\ give the character, \xHH the byte, any other backslash stays. Returns the
+ * length written, or -1 when a byte outside ASCII came out (its UTF-8 decoding, with
+ * replacement characters, is left to Python). out has room for hi - lo bytes. */
+static int64_t unescape(const uint8_t *buf, int64_t lo, int64_t hi, uint8_t *out)
+{
+    int64_t w = 0;
+    for (int64_t p = lo; p < hi;) {
+        uint8_t c = buf[p];
+        if (c == '\\' && p + 1 < hi) {
+            uint8_t next = buf[p + 1];
+            if (next == '"' || next == '\\') {
+                out[w++] = next;
+                p += 2;
+                continue;
+            }
+            if (next == 'x' && p + 3 < hi) {
+                int high = hex_value(buf[p + 2]), low = hex_value(buf[p + 3]);
+                if (high >= 0 && low >= 0) {
+                    int byte = high * 16 + low;
+                    if (byte > 127)
+                        return -1;
+                    out[w++] = (uint8_t)byte;
+                    p += 4;
+                    continue;
+                }
+            }
+        }
+        out[w++] = c;
+        p++;
+    }
+    return w;
 }
 
 static int dash_or_empty(const uint8_t *buf, int64_t lo, int64_t hi)
@@ -329,23 +375,29 @@ static int too_small(Py_buffer *b, Py_ssize_t need, const char *name)
 }
 
 PyDoc_STRVAR(scan_doc,
-"scan(buf, starts, ends, timing, kind, rows, ts, status, bytes_sent, duration, views, valid)\n"
+"scan(buf, starts, ends, odd, timing, kind, rows, ts, status, bytes_sent, duration, views, valid,\n"
+"     aux, redo)\n"
 "\n"
 "Scan the lines [starts[i], ends[i]) of buf (int64 offsets; buf holds 16 bytes after the\n"
-"last line) and return (taken, ua_backslashes). kind[i] (uint8) is 0 when the line was\n"
+"last line; odd[i], uint8, says the line holds a byte outside printable ASCII) and return\n"
+"(taken, redone). kind[i] (uint8) is 0 when the line was\n"
 "taken, 1 when it is left to the regex parser, 2 for a line no regex matches, 3 for a blank\n"
 "one. Taken lines fill, in order, rows (int64 line index), ts (int64 us), status (int16),\n"
 "bytes_sent (int64), duration (float64), views (5 columns of n 16-byte Arrow string views:\n"
 "client, method, path, user agent, upstream) and valid (6 zeroed bitmaps of (n + 7) // 8\n"
-"bytes: client, method, path, user agent, upstream, duration).");
+"bytes: client, method, path, user agent, upstream, duration). A user agent with escapes is\n"
+"unescaped into aux (as many bytes as buf; its views point at data buffer 1); one whose\n"
+"escapes give bytes outside ASCII keeps its raw text, and its row is listed in redo (int64,\n"
+"n) for Python to decode; redone counts them.");
 
 static PyObject *scan(PyObject *self, PyObject *args)
 {
-    Py_buffer b_buf, b_starts, b_ends, b_kind, b_rows, b_ts, b_status, b_bytes, b_dur, b_views,
-        b_valid;
+    Py_buffer b_buf, b_starts, b_ends, b_odd, b_kind, b_rows, b_ts, b_status, b_bytes, b_dur, b_views,
+        b_valid, b_aux, b_redo;
     int timing;
-    if (!PyArg_ParseTuple(args, "y*y*y*pw*w*w*w*w*w*w*w*", &b_buf, &b_starts, &b_ends, &timing,
-                          &b_kind, &b_rows, &b_ts, &b_status, &b_bytes, &b_dur, &b_views, &b_valid))
+    if (!PyArg_ParseTuple(args, "y*y*y*y*pw*w*w*w*w*w*w*w*w*w*", &b_buf, &b_starts, &b_ends, &b_odd, &timing,
+                          &b_kind, &b_rows, &b_ts, &b_status, &b_bytes, &b_dur, &b_views, &b_valid,
+                          &b_aux, &b_redo))
         return NULL;
     PyObject *result = NULL;
     Py_ssize_t n = b_starts.len / 8;
@@ -354,11 +406,12 @@ static PyObject *scan(PyObject *self, PyObject *args)
         PyErr_SetString(PyExc_ValueError, "_clf_scan.scan: starts and ends differ in length");
         goto done;
     }
-    if (too_small(&b_kind, n, "kind") || too_small(&b_rows, 8 * n, "rows") ||
+    if (too_small(&b_odd, n, "odd") || too_small(&b_kind, n, "kind") || too_small(&b_rows, 8 * n, "rows") ||
         too_small(&b_ts, 8 * n, "ts") || too_small(&b_status, 2 * n, "status") ||
         too_small(&b_bytes, 8 * n, "bytes_sent") || too_small(&b_dur, 8 * n, "duration") ||
         too_small(&b_views, (Py_ssize_t)N_STRINGS * 16 * n, "views") ||
-        too_small(&b_valid, (Py_ssize_t)(N_STRINGS + 1) * bitmap, "valid"))
+        too_small(&b_valid, (Py_ssize_t)(N_STRINGS + 1) * bitmap, "valid") ||
+        too_small(&b_aux, b_buf.len, "aux") || too_small(&b_redo, 8 * n, "redo"))
         goto done;
     if (b_buf.len >= ((Py_ssize_t)1 << 32) - PAD) {
         PyErr_SetString(PyExc_ValueError, "_clf_scan.scan: a buffer over 4 GiB");
@@ -366,11 +419,13 @@ static PyObject *scan(PyObject *self, PyObject *args)
     }
     const uint8_t *buf = b_buf.buf;
     const int64_t *starts = b_starts.buf, *ends = b_ends.buf;
-    uint8_t *kind = b_kind.buf, *views = b_views.buf, *valid = b_valid.buf;
-    int64_t *rows = b_rows.buf, *ts = b_ts.buf, *bytes_sent = b_bytes.buf;
+    const uint8_t *odd = b_odd.buf;
+    uint8_t *kind = b_kind.buf, *views = b_views.buf, *valid = b_valid.buf, *aux = b_aux.buf;
+    int64_t *rows = b_rows.buf, *ts = b_ts.buf, *bytes_sent = b_bytes.buf, *redo = b_redo.buf;
     int16_t *status = b_status.buf;
     double *duration = b_dur.buf;
-    Py_ssize_t taken = 0, ua_backslashes = 0, bad_bounds = 0, limit = b_buf.len - PAD;
+    Py_ssize_t taken = 0, redone = 0, bad_bounds = 0, limit = b_buf.len - PAD;
+    int64_t aux_used = 0; /* unescaped text is never longer than its field: aux cannot overflow */
 
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -380,31 +435,25 @@ static PyObject *scan(PyObject *self, PyObject *args)
             bad_bounds++;
             continue;
         }
-        int64_t q[8];
-        int nq = 0, odd = 0, escaped = 0;
-        int64_t spaces = 0;
-        for (int64_t p = s; p < e; p++) {
-            uint8_t c = buf[p];
-            if (c < 32 || c > 126) {
-                odd = 1;
-                break;
-            }
-            if (c == '"') {
-                if (nq < 8)
-                    q[nq] = p;
-                nq++;
-                if (p > 0 && buf[p - 1] == '\\')
-                    escaped = 1;
-            } else if (c == ' ') {
-                spaces++;
-            }
-        }
-        if (odd) {
+        if (odd[i]) { /* a byte outside printable ASCII: the regexes decide */
             kind[i] = TO_REGEX;
             continue;
         }
-        if (nq < 6) { /* both regexes need six quotes */
-            kind[i] = spaces == e - s ? BLANK : UNMATCHED;
+        /* The quotes, found with memchr (vectorised in libc): most bytes are skipped. */
+        int64_t q[8];
+        int nq = 0, escaped = 0;
+        for (int64_t p = find(buf, s, e, '"'); p >= 0 && nq <= 8; p = find(buf, p + 1, e, '"')) {
+            if (nq < 8)
+                q[nq] = p;
+            nq++;
+            if (p > 0 && buf[p - 1] == '\\')
+                escaped = 1;
+        }
+        if (nq < 6) { /* both regexes need six quotes; blank lines are empty or spaces */
+            int64_t p = s;
+            while (p < e && buf[p] == ' ')
+                p++;
+            kind[i] = p == e ? BLANK : UNMATCHED;
             continue;
         }
         Fields f;
@@ -422,9 +471,24 @@ static PyObject *scan(PyObject *self, PyObject *args)
             if (k == F_UPSTREAM && !timing) {
                 f.lo[k] = f.hi[k] = 0;
             }
-            write_view(views + ((Py_ssize_t)k * n + r) * 16, buf, f.lo[k], f.hi[k]);
+            const uint8_t *data = buf;
+            int64_t lo = f.lo[k], hi = f.hi[k];
+            uint32_t index = 0;
+            if (k == F_UA && has(buf, lo, hi, '\\')) {
+                int64_t length = unescape(buf, lo, hi, aux + aux_used);
+                if (length < 0) {
+                    redo[redone++] = r;
+                } else {
+                    data = aux;
+                    lo = aux_used;
+                    hi = aux_used + length;
+                    aux_used = hi;
+                    index = 1;
+                }
+            }
+            write_view(views + ((Py_ssize_t)k * n + r) * 16, data, lo, hi, index);
             int nullable = k == F_CLIENT || k == F_UA || k == F_UPSTREAM;
-            if (!(nullable && dash_or_empty(buf, f.lo[k], f.hi[k])))
+            if (!(nullable && dash_or_empty(data, lo, hi)))
                 set_bit(valid + k * bitmap, r);
         }
         if (timing && !f.rt.dash) {
@@ -433,8 +497,6 @@ static PyObject *scan(PyObject *self, PyObject *args)
         } else {
             duration[r] = 0.0;
         }
-        if (has(buf, f.lo[F_UA], f.hi[F_UA], '\\'))
-            ua_backslashes++;
     }
     Py_END_ALLOW_THREADS
 
@@ -443,11 +505,12 @@ static PyObject *scan(PyObject *self, PyObject *args)
                      bad_bounds);
         goto done;
     }
-    result = Py_BuildValue("nn", taken, ua_backslashes);
+    result = Py_BuildValue("nn", taken, redone);
 done:
     PyBuffer_Release(&b_buf);
     PyBuffer_Release(&b_starts);
     PyBuffer_Release(&b_ends);
+    PyBuffer_Release(&b_odd);
     PyBuffer_Release(&b_kind);
     PyBuffer_Release(&b_rows);
     PyBuffer_Release(&b_ts);
@@ -456,6 +519,8 @@ done:
     PyBuffer_Release(&b_dur);
     PyBuffer_Release(&b_views);
     PyBuffer_Release(&b_valid);
+    PyBuffer_Release(&b_aux);
+    PyBuffer_Release(&b_redo);
     return result;
 }
 

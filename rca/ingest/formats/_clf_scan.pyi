@@ -9,6 +9,7 @@ def scan(
     buf: Buffer,
     starts: Buffer,
     ends: Buffer,
+    odd: Buffer,
     timing: bool,
     kind: Buffer,
     rows: Buffer,
@@ -18,4 +19,6 @@ def scan(
     duration: Buffer,
     views: Buffer,
     valid: Buffer,
+    aux: Buffer,
+    redo: Buffer,
 ) -> tuple[int, int]: ...

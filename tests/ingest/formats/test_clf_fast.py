@@ -28,6 +28,13 @@ PLAIN = (
     'UpstreamClient(Docker-Client/20.10.7 \\x5C(linux\\x5C))" 0.022 10.1.122.245:5000 0.014'
 )
 
+
+def _with_agent(text: str) -> str:
+    """PLAIN with its user agent (between the quotes) replaced by ``text``."""
+    start, end = PLAIN.index('"docker') + 1, PLAIN.index('))"') + 2
+    return PLAIN[:start] + text + PLAIN[end:]
+
+
 TRICKY = [
     "",
     "   ",
@@ -67,6 +74,13 @@ TRICKY = [
     PLAIN.replace(" 0.022 10.1.122.245:5000 0.014", ""),
     PLAIN.replace(" 0.022 10.1.122.245:5000 0.014", ' "-"'),
     PLAIN.replace("\t", "").replace(" 307", "\t307"),
+    # Escapes in the user agent, undone before "-" becomes null.
+    _with_agent("\\x2D"),
+    _with_agent(""),
+    _with_agent("a\\x5c\\x5Cb\\\\c\\x4"),
+    _with_agent("\\xe2\\x82\\xac \\xff"),
+    _with_agent("\\x00\\x1f\\x7f"),
+    _with_agent("\\"),
     # Boundaries of each rule the fast path checks.
     PLAIN.replace("GET /", "ABCDEFGHIJKLMNOPQRST /"),  # a 20-letter method
     PLAIN.replace("GET /", "ABCDEFGHIJKLMNOPQRSTU /"),  # 21 letters
@@ -336,6 +350,7 @@ def test_compiled_scanner_refuses_bounds_outside_its_buffers() -> None:
     n = 1
 
     def outputs(rows: int = n) -> list[np.ndarray]:
+        # kind, rows, ts, status, bytes_sent, duration, views, valid, aux, redo
         return [
             np.empty(rows, np.uint8),
             np.empty(rows, np.int64),
@@ -345,12 +360,16 @@ def test_compiled_scanner_refuses_bounds_outside_its_buffers() -> None:
             np.empty(rows, np.float64),
             np.empty((5, rows, 16), np.uint8),
             np.zeros((6, (rows + 7) // 8), np.uint8),
+            np.empty(len(buf), np.uint8),
+            np.empty(rows, np.int64),
         ]
 
     starts, ends = np.array([0]), np.array([30])  # 30 + 16 > 40: past the padding
     with pytest.raises(ValueError, match="outside the buffer"):
-        scanner.scan(buf, starts, ends, True, *outputs())
+        scanner.scan(buf, starts, ends, np.zeros(1, np.uint8), True, *outputs())
     with pytest.raises(ValueError, match="needs"):
-        scanner.scan(buf, np.array([0, 1]), np.array([1, 2]), True, *outputs(1))
+        scanner.scan(
+            buf, np.array([0, 1]), np.array([1, 2]), np.zeros(2, np.uint8), True, *outputs(1)
+        )
     with pytest.raises(ValueError, match="differ"):
-        scanner.scan(buf, np.array([0, 1]), np.array([1]), True, *outputs(2))
+        scanner.scan(buf, np.array([0, 1]), np.array([1]), np.zeros(2, np.uint8), True, *outputs(2))
