@@ -1,18 +1,20 @@
-"""Only for the compiled scanner; everything else about the package is in pyproject.toml.
+"""Only for the compiled hot paths; everything else about the package is in pyproject.toml.
 
-The extension is optional: without a C compiler the install still succeeds and the combined
-/ nginx_timing parsers use their numpy fast path (the same results, several times slower).
+The extensions are optional: without a C compiler the install still succeeds, and the code
+uses their references instead (the same results, several times slower): the numpy fast path
+for the combined / nginx_timing scanner, the Polars expressions for the registry routes.
 """
 
 from setuptools import Extension, setup
 
+_FLAGS = ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
+
 setup(
     ext_modules=[
-        Extension(
-            "rca.ingest.formats._clf_scan",
-            ["rca/ingest/formats/_clf_scan.c"],
-            extra_compile_args=["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"],
-            optional=True,
-        )
+        Extension(name, [source], extra_compile_args=_FLAGS, optional=True)
+        for name, source in [
+            ("rca.ingest.formats._clf_scan", "rca/ingest/formats/_clf_scan.c"),
+            ("rca.ingest._routes", "rca/ingest/_routes.c"),
+        ]
     ]
 )

@@ -44,6 +44,7 @@ from typing import Any, TypeVar
 import polars as pl
 
 from rca._schema import DERIVED_FIELDS
+from rca.ingest._compiled import load
 
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
@@ -346,6 +347,61 @@ def _join_user_agent(frame: FrameT) -> FrameT:
     return frame.join(table, on="user_agent", how="left", nulls_equal=True, maintain_order="left")
 
 
+_routes: Any = load("rca.ingest._routes")
+
+
+def _compiled_routes(frame: pl.DataFrame) -> list[pl.Series] | None:
+    """``endpoint``, ``repository`` and ``namespace`` from the compiled kernel
+    (``_routes.c``), which gives what the expressions below give for ASCII paths and
+    methods without nulls; None for any other frame (the expressions then run)."""
+    import numpy as np
+    import pyarrow as pa
+
+    path, method = frame.get_column("path"), frame.get_column("method")
+    if path.null_count() or method.null_count() or not frame.height:
+        return None
+    for text in (path, method):
+        if (text.str.len_bytes() != text.str.len_chars()).any():
+            return None
+    newest = pl.CompatLevel.newest()
+    paths = path.rechunk().to_arrow(compat_level=newest)
+    methods = method.rechunk().to_arrow(compat_level=newest)
+    if not isinstance(paths, pa.StringViewArray) or not isinstance(methods, pa.StringViewArray):
+        return None
+    n = frame.height
+
+    def views(arr: pa.StringViewArray) -> np.ndarray:
+        raw = np.frombuffer(arr.buffers()[1], np.uint8).reshape(-1, 16)
+        return np.ascontiguousarray(raw[arr.offset : arr.offset + n])
+
+    endpoint = np.empty((n, 16), np.uint8)
+    repository = np.empty((n, 16), np.uint8)
+    namespace = np.empty((n, 16), np.uint8)
+    valid = np.zeros((2, (n + 7) // 8), np.uint8)
+    data = [b for b in paths.buffers()[2:] if b is not None]
+    _routes.routes(
+        views(paths),
+        data,
+        views(methods),
+        [b for b in methods.buffers()[2:] if b is not None],
+        endpoint,
+        repository,
+        namespace,
+        valid,
+    )
+
+    def column(name: str, out: np.ndarray, bits: np.ndarray | None) -> pl.Series:
+        validity = None if bits is None else pa.py_buffer(bits)
+        arr = pa.Array.from_buffers(pa.string_view(), n, [validity, pa.py_buffer(out), *data])
+        return pl.Series(name, arr)
+
+    return [
+        column("endpoint", endpoint, None),
+        column("repository", repository, valid[0]),
+        column("namespace", namespace, valid[1]),
+    ]
+
+
 def derive(frame: FrameT) -> FrameT:
     """Add (or replace) the derived columns of ``rca._schema.DERIVED_FIELDS``.
 
@@ -366,6 +422,13 @@ def derive(frame: FrameT) -> FrameT:
     existing = [c for c in DERIVED_FIELDS if c in frame.collect_schema()]
     if existing:
         frame = frame.drop(existing)
+    if isinstance(frame, pl.DataFrame) and _routes is not None:
+        by_kernel = _compiled_routes(frame)
+        if by_kernel is not None:
+            frame = frame.with_columns(by_kernel)
+            frame = _join_client_prefix(frame)
+            frame = _join_user_agent(frame)
+            return frame.with_columns([pl.col(c).cast(t) for c, t in DERIVED_FIELDS.items()])
     path = pl.col("path")
     # Where the route starts (the regex runs once), then every attribute from that offset.
     frame = frame.with_columns(_route_start(frame).alias("__before"))

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
 from rca._schema import DERIVED_FIELDS
+from rca.ingest import _derive
 from rca.ingest._derive import client_prefix_expr, derive, endpoint_expr, repository_expr
 
 
@@ -278,3 +279,91 @@ def test_user_agent_attributes_do_not_depend_on_earlier_chunks() -> None:
     second = _frame(user_agent=agents[::-1] * 2)
     for frame in (first, second, first):
         assert_frame_equal(derive(frame), derive(frame.lazy()).collect())
+
+
+# ------------------------------------------------- the compiled routes kernel (_routes.c)
+
+_ASCII_PARTS = [
+    "/",
+    "/v2/",
+    "blobs",
+    "uploads",
+    "manifests",
+    "tags",
+    "list",
+    "a",
+    "bcdefghijklmn",
+    "-",
+]
+_METHODS = ["GET", "HEAD", "PUT", "put", "Post", "PATCH", "patchy", "PU", "", "DELETE"]
+
+
+def _by_expressions(frame: pl.DataFrame) -> pl.DataFrame:
+    return frame.select(
+        endpoint=endpoint_expr(pl.col("path"), pl.col("method")),
+        repository=repository_expr(pl.col("path")),
+    ).with_columns(namespace=pl.col("repository").str.split("/").list.first())
+
+
+@given(
+    st.lists(
+        st.tuples(
+            st.lists(st.sampled_from(_ASCII_PARTS), max_size=10).map("".join),
+            st.sampled_from(_METHODS),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    st.integers(0, 3),
+)
+@example([("/v2/a/blobs/uploads", "GET"), ("/v2/bcdefghijklmn/bcdefghijklmn/tags/list", "GET")], 1)
+@example(
+    [
+        (path, method)
+        for path in [
+            "/v2/a/blobs/",
+            "/v2/a/manifests/",
+            "/v2/a/blobs/uploads/x/",
+            "/v2/a/blobs/uploadsx",
+            "/v2/a/tags/list/",
+            "/v2/a/tags/listx",
+            "/v2/a/tags/lis",
+            "/v2//tags/list",
+            "/v2/",
+        ]
+        for method in ["GET", "post"]
+    ]
+    + [(p, m) for m, p, *_ in ENDPOINTS if p is not None],
+    0,
+)
+def test_compiled_routes_match_the_expressions(rows: list[tuple[str, str]], cut: int) -> None:
+    if _derive._routes is None:
+        pytest.fail("the compiled routes kernel was not built: pip install -e . needs a C compiler")
+    frame = _frame(path=[p for p, _ in rows], method=[m for _, m in rows])
+    # Sliced and multi-chunk columns: views at an offset, several data buffers.
+    frame = pl.concat([frame, frame.slice(min(cut, frame.height - 1))], rechunk=False)
+    got = _derive._compiled_routes(frame)
+    assert got is not None
+    assert_frame_equal(pl.DataFrame(got), _by_expressions(frame))
+
+
+def test_compiled_routes_leave_non_ascii_and_null_frames_to_the_expressions() -> None:
+    assert _derive._compiled_routes(_frame(path=["/v2/é/blobs/x"])) is None
+    assert _derive._compiled_routes(_frame(path=[None])) is None
+    assert _derive._compiled_routes(_frame(method=[None])) is None
+
+
+def test_compiled_routes_refuse_views_outside_their_buffers() -> None:
+    import numpy as np
+
+    kernel = _derive._routes
+    if kernel is None:
+        pytest.skip("not built")
+    view = np.zeros((1, 16), np.uint8)
+    view[0, :4] = np.frombuffer(np.uint32(100).tobytes(), np.uint8)  # 100 bytes at offset 0
+    method = np.zeros((1, 16), np.uint8)
+    out = [np.empty((1, 16), np.uint8) for _ in range(3)]
+    with pytest.raises(ValueError, match="outside"):
+        kernel.routes(view, [b"short"], method, [], *out, np.zeros((2, 1), np.uint8))
+    with pytest.raises(ValueError, match="do not match"):
+        kernel.routes(view, [], method[:0], [], *out, np.zeros((2, 1), np.uint8))

@@ -21,7 +21,6 @@ this); every other line is left to the regex parser.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -30,6 +29,7 @@ import numpy as np
 import polars as pl
 
 from rca._schema import REQUEST_FIELDS
+from rca.ingest._compiled import load
 from rca.ingest._files import LineBytes, scratch_masks
 from rca.ingest.formats._base import KIND, MALFORMED, OTHER, REQUEST
 from rca.ingest.formats._log_format import unescape_unique
@@ -97,19 +97,7 @@ _LOW_BYTES32 = np.array([(1 << (8 * k)) - 1 for k in range(5)], dtype=np.uint32)
 _POW10 = np.array([float(10**k) for k in range(_MAX_DIGITS + 1)])
 
 
-def _load_scanner() -> Any:
-    """The compiled scanner, or None when it was not built (no C compiler at install) or is
-    switched off with ``RCA_NO_COMPILED=1`` (to compare against the numpy reference)."""
-    if os.environ.get("RCA_NO_COMPILED"):
-        return None
-    try:
-        import rca.ingest.formats._clf_scan as scanner
-    except ImportError:
-        return None
-    return scanner
-
-
-_scanner = _load_scanner()
+_scanner: Any = load("rca.ingest.formats._clf_scan")
 # Kinds and string columns as numbered in _clf_scan.c.
 _UNMATCHED, _BLANK = 2, 3
 _F_CLIENT, _F_METHOD, _F_PATH, _F_UA, _F_UPSTREAM, _N_STRINGS = range(6)
