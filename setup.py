@@ -14,7 +14,7 @@ setup(
         Extension(name, [source], extra_compile_args=_FLAGS, optional=True)
         for name, source in [
             ("rca.ingest.formats._clf_scan", "rca/ingest/formats/_clf_scan.c"),
-            ("rca.ingest._routes", "rca/ingest/_routes.c"),
+            ("rca.ingest._derive_kernels", "rca/ingest/_derive_kernels.c"),
         ]
     ]
 )

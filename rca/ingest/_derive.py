@@ -287,7 +287,12 @@ def _join_unique(frame: FrameT, column: str, exprs: dict[str, pl.Expr]) -> Frame
 
 def _join_client_prefix(frame: FrameT) -> FrameT:
     """``client_prefix`` per distinct address. The IPv6 arithmetic (list operations) only
-    runs on the addresses with a colon; for the rest the expression is the IPv4 branch."""
+    runs on the addresses with a colon; for the rest the expression is the IPv4 branch.
+    Eager frames of ASCII addresses take the compiled kernel for IPv4 instead."""
+    if isinstance(frame, pl.DataFrame) and _kernels is not None:
+        prefixes = _compiled_prefixes(frame.get_column("client_ip"))
+        if prefixes is not None:
+            return frame.with_columns(prefixes)
     ip = pl.col("client_ip")
     distinct = frame.select(ip).unique()
     colon = ip.str.contains(":", literal=True).fill_null(False)
@@ -347,12 +352,12 @@ def _join_user_agent(frame: FrameT) -> FrameT:
     return frame.join(table, on="user_agent", how="left", nulls_equal=True, maintain_order="left")
 
 
-_routes: Any = load("rca.ingest._routes")
+_kernels: Any = load("rca.ingest._derive_kernels")
 
 
 def _compiled_routes(frame: pl.DataFrame) -> list[pl.Series] | None:
     """``endpoint``, ``repository`` and ``namespace`` from the compiled kernel
-    (``_routes.c``), which gives what the expressions below give for ASCII paths and
+    (``_derive_kernels.c``), which gives what the expressions below give for ASCII paths and
     methods without nulls; None for any other frame (the expressions then run)."""
     import numpy as np
     import pyarrow as pa
@@ -379,7 +384,7 @@ def _compiled_routes(frame: pl.DataFrame) -> list[pl.Series] | None:
     namespace = np.empty((n, 16), np.uint8)
     valid = np.zeros((2, (n + 7) // 8), np.uint8)
     data = [b for b in paths.buffers()[2:] if b is not None]
-    _routes.routes(
+    _kernels.routes(
         views(paths),
         data,
         views(methods),
@@ -402,6 +407,43 @@ def _compiled_routes(frame: pl.DataFrame) -> list[pl.Series] | None:
     ]
 
 
+def _compiled_prefixes(ips: pl.Series) -> pl.Series | None:
+    """``client_prefix`` by the compiled kernel, the IPv6 addresses (with a colon, not
+    IPv4-mapped) by the expressions; None unless the addresses are ASCII."""
+    import numpy as np
+    import pyarrow as pa
+
+    if not ips.len() or (ips.str.len_bytes() != ips.str.len_chars()).any():
+        return None
+    arr = ips.rechunk().to_arrow(compat_level=pl.CompatLevel.newest())
+    if not isinstance(arr, pa.StringViewArray):
+        return None
+    n = len(arr)
+    raw = np.frombuffer(arr.buffers()[1], np.uint8).reshape(-1, 16)
+    views = np.ascontiguousarray(raw[arr.offset : arr.offset + n])
+    present = ips.is_not_null().to_numpy().astype(np.uint8)
+    prefixes = np.empty((n, 16), np.uint8)
+    text = np.empty((n, 16), np.uint8)
+    valid = np.zeros((n + 7) // 8, np.uint8)
+    other = np.empty(n, np.uint8)
+    data = [b for b in arr.buffers()[2:] if b is not None]
+    others = _kernels.ipv4_prefixes(views, data, present, prefixes, text, valid, other)
+    out = pl.Series(
+        "client_prefix",
+        pa.Array.from_buffers(
+            pa.string_view(),
+            n,
+            [pa.py_buffer(valid), pa.py_buffer(prefixes), pa.py_buffer(text)],
+        ),
+    )
+    if others:
+        at = np.flatnonzero(other)
+        v6 = pl.DataFrame({"client_ip": ips.gather(at)}).lazy()
+        fixed = _join_client_prefix(v6).collect().get_column("client_prefix")
+        out = out.scatter(at, fixed)
+    return out
+
+
 def derive(frame: FrameT) -> FrameT:
     """Add (or replace) the derived columns of ``rca._schema.DERIVED_FIELDS``.
 
@@ -422,7 +464,7 @@ def derive(frame: FrameT) -> FrameT:
     existing = [c for c in DERIVED_FIELDS if c in frame.collect_schema()]
     if existing:
         frame = frame.drop(existing)
-    if isinstance(frame, pl.DataFrame) and _routes is not None:
+    if isinstance(frame, pl.DataFrame) and _kernels is not None:
         by_kernel = _compiled_routes(frame)
         if by_kernel is not None:
             frame = frame.with_columns(by_kernel)

@@ -281,7 +281,7 @@ def test_user_agent_attributes_do_not_depend_on_earlier_chunks() -> None:
         assert_frame_equal(derive(frame), derive(frame.lazy()).collect())
 
 
-# ------------------------------------------------- the compiled routes kernel (_routes.c)
+# ------------------------------------------------- the compiled routes kernel (_kernels.c)
 
 _ASCII_PARTS = [
     "/",
@@ -337,7 +337,7 @@ def _by_expressions(frame: pl.DataFrame) -> pl.DataFrame:
     0,
 )
 def test_compiled_routes_match_the_expressions(rows: list[tuple[str, str]], cut: int) -> None:
-    if _derive._routes is None:
+    if _derive._kernels is None:
         pytest.fail("the compiled routes kernel was not built: pip install -e . needs a C compiler")
     frame = _frame(path=[p for p, _ in rows], method=[m for _, m in rows])
     # Sliced and multi-chunk columns: views at an offset, several data buffers.
@@ -356,7 +356,7 @@ def test_compiled_routes_leave_non_ascii_and_null_frames_to_the_expressions() ->
 def test_compiled_routes_refuse_views_outside_their_buffers() -> None:
     import numpy as np
 
-    kernel = _derive._routes
+    kernel = _derive._kernels
     if kernel is None:
         pytest.skip("not built")
     view = np.zeros((1, 16), np.uint8)
@@ -367,3 +367,45 @@ def test_compiled_routes_refuse_views_outside_their_buffers() -> None:
         kernel.routes(view, [b"short"], method, [], *out, np.zeros((2, 1), np.uint8))
     with pytest.raises(ValueError, match="do not match"):
         kernel.routes(view, [], method[:0], [], *out, np.zeros((2, 1), np.uint8))
+
+
+_IP_TEXT = st.text(alphabet=st.sampled_from(list("0123456789.:fFx%")), max_size=20)
+
+
+@given(
+    st.lists(
+        st.one_of(
+            _IP_TEXT,
+            st.ip_addresses().map(str),
+            st.ip_addresses(v=4).map(lambda a: f"::ffff:{a}"),
+            st.none(),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+@example(["203.0.113.7", "::FFFF:10.0.0.1", "1.2.3.", "1234.1.1.1", "::ffff:2001:db8::1", None])
+def test_compiled_prefixes_match_the_expressions(ips: list[str | None]) -> None:
+    if _derive._kernels is None:
+        pytest.fail("the compiled derive kernels were not built")
+    frame = pl.DataFrame({"client_ip": ips}, schema={"client_ip": pl.String})
+    frame = pl.concat([frame, frame.slice(1)], rechunk=False)
+    got = _derive._compiled_prefixes(frame.get_column("client_ip"))
+    assert got is not None
+    expected = _derive._join_client_prefix(frame.lazy()).collect().get_column("client_prefix")
+    assert got.to_list() == expected.to_list()
+
+
+def test_compiled_prefixes_refuse_views_outside_their_buffers() -> None:
+    import numpy as np
+
+    kernel = _derive._kernels
+    if kernel is None:
+        pytest.skip("not built")
+    view = np.zeros((1, 16), np.uint8)
+    view[0, :4] = np.frombuffer(np.uint32(100).tobytes(), np.uint8)
+    args = [np.ones(1, np.uint8), np.empty((1, 16), np.uint8), np.empty((1, 16), np.uint8)]
+    with pytest.raises(ValueError, match="outside"):
+        kernel.ipv4_prefixes(view, [b"short"], *args, np.zeros(1, np.uint8), np.empty(1, np.uint8))
+    with pytest.raises(ValueError, match="do not match"):
+        kernel.ipv4_prefixes(view, [], *args, np.zeros(0, np.uint8), np.empty(1, np.uint8))
