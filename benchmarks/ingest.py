@@ -13,7 +13,7 @@ format and size it measures, each in its own child process (wall time, peak RSS)
 8-group ``str.extract_groups``, ``strptime``, ``group_by`` per minute) — nginx only;
 (c) GoAccess making its HTML report (installed with apt if missing, else skipped) — nginx
 only; (d) ``rca ingest`` to Parquet; (e) ``rca`` to the bucketed aggregates (parse +
-bucket); (f) ``rca analyze`` end to end with the scenario's metric series; (g) ``rca
+bucket), and again with ``RCA_NO_COMPILED=1`` (without the C extensions); (f) ``rca analyze`` end to end with the scenario's metric series; (g) ``rca
 analyze`` again from the Parquet written by (d).
 Figures go to stdout and to the "ingest" section of benchmarks/RESULTS.md.
 """
@@ -21,6 +21,7 @@ Figures go to stdout and to the "ingest" section of benchmarks/RESULTS.md.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import subprocess
 import sys
@@ -247,6 +248,14 @@ def main() -> None:
                 )
             )
             runs.append(measure("rca to aggregates", [*python_snippet(TO_AGGREGATES), str(path)]))
+            # The same without the C extensions (their numpy/Polars references), same run.
+            runs.append(
+                measure(
+                    "rca to aggregates, not compiled",
+                    [*python_snippet(TO_AGGREGATES), str(path)],
+                    env={**os.environ, "RCA_NO_COMPILED": "1"},
+                )
+            )
             runs.append(
                 measure(
                     "rca analyze",
