@@ -357,6 +357,22 @@ static int64_t unescape(const uint8_t *buf, int64_t lo, int64_t hi, uint8_t *out
     return w;
 }
 
+/* Unescaped user agents of this scan, by their raw text: a log repeats a few thousand agents,
+ * so each is written to aux once (the regex path shares them through its per-value table). */
+#define SEEN_SLOTS 4096
+typedef struct {
+    int64_t raw_lo, raw_len; /* the escaped text in buf; raw_len -1: empty slot */
+    int64_t lo, len;         /* its unescaped text in aux; len -1: decoded outside ASCII */
+} Seen;
+
+static uint32_t fnv1a(const uint8_t *p, int64_t n)
+{
+    uint32_t h = 2166136261u;
+    for (int64_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 16777619u;
+    return h;
+}
+
 static int dash_or_empty(const uint8_t *buf, int64_t lo, int64_t hi)
 {
     return hi == lo || (hi == lo + 1 && buf[lo] == '-');
@@ -400,6 +416,7 @@ static PyObject *scan(PyObject *self, PyObject *args)
                           &b_aux, &b_redo))
         return NULL;
     PyObject *result = NULL;
+    Seen *seen = NULL;
     Py_ssize_t n = b_starts.len / 8;
     Py_ssize_t bitmap = (n + 7) / 8;
     if (b_ends.len != b_starts.len) {
@@ -426,6 +443,13 @@ static PyObject *scan(PyObject *self, PyObject *args)
     double *duration = b_dur.buf;
     Py_ssize_t taken = 0, redone = 0, bad_bounds = 0, limit = b_buf.len - PAD;
     int64_t aux_used = 0; /* unescaped text is never longer than its field: aux cannot overflow */
+    seen = PyMem_RawMalloc(sizeof(Seen) * SEEN_SLOTS);
+    if (!seen) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (int k = 0; k < SEEN_SLOTS; k++)
+        seen[k].raw_len = -1;
 
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t i = 0; i < n; i++) {
@@ -475,14 +499,22 @@ static PyObject *scan(PyObject *self, PyObject *args)
             int64_t lo = f.lo[k], hi = f.hi[k];
             uint32_t index = 0;
             if (k == F_UA && has(buf, lo, hi, '\\')) {
-                int64_t length = unescape(buf, lo, hi, aux + aux_used);
-                if (length < 0) {
+                Seen *slot = &seen[fnv1a(buf + lo, hi - lo) % SEEN_SLOTS];
+                if (slot->raw_len != hi - lo || memcmp(buf + slot->raw_lo, buf + lo, (size_t)(hi - lo))) {
+                    int64_t length = unescape(buf, lo, hi, aux + aux_used);
+                    slot->raw_lo = lo;
+                    slot->raw_len = hi - lo;
+                    slot->lo = aux_used;
+                    slot->len = length;
+                    if (length >= 0)
+                        aux_used += length;
+                }
+                if (slot->len < 0) {
                     redo[redone++] = r;
                 } else {
                     data = aux;
-                    lo = aux_used;
-                    hi = aux_used + length;
-                    aux_used = hi;
+                    lo = slot->lo;
+                    hi = slot->lo + slot->len;
                     index = 1;
                 }
             }
@@ -507,6 +539,7 @@ static PyObject *scan(PyObject *self, PyObject *args)
     }
     result = Py_BuildValue("nn", taken, redone);
 done:
+    PyMem_RawFree(seen);
     PyBuffer_Release(&b_buf);
     PyBuffer_Release(&b_starts);
     PyBuffer_Release(&b_ends);
