@@ -220,6 +220,7 @@ def write_parquet(
     format: str | LogFormat = "auto",
     *,
     progress: Progress = SILENT,
+    compression: str = "zstd",
 ) -> pl.DataFrame:
     """Parse access logs straight into a Parquet requests file, with bounded memory.
 
@@ -227,7 +228,9 @@ def write_parquet(
     metadata under ``rca.quality``, the per-file quality frame as JSON; :func:`read_logs`
     and :func:`parse_logs` read both back. It is written to a temporary file next to
     ``output`` and renamed, so a failed run never leaves half a file. An existing
-    ``output`` inside an input folder is not read as input.
+    ``output`` inside an input folder is not read as input. ``compression`` is a Parquet
+    codec: zstd (the default) makes the smallest files; lz4 costs less CPU, for files that
+    are read once and deleted (``rca analyze``'s scratch copy).
 
     Returns
     -------
@@ -268,7 +271,9 @@ def write_parquet(
     try:
         # Statistics only for ts, the one column a reader filters on (--since/--until):
         # those of the string columns cost a fifth of the writing time and serve nothing.
-        with pq.ParquetWriter(tmp, schema, compression="zstd", write_statistics=["ts"]) as writer:
+        with pq.ParquetWriter(
+            tmp, schema, compression=compression, write_statistics=["ts"]
+        ) as writer:
             for item in _stream(inputs, fmt, progress):
                 if isinstance(item, _FileDone):
                     rows.extend(item.quality)
