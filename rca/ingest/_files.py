@@ -268,7 +268,23 @@ class LineChunk:
 
     @functools.cached_property
     def _decoded(self) -> tuple[pl.Series, int]:
-        return _decode_lines(self.data)
+        view = self.bytes_view
+        if len(view.buf) >= _MAX_VIEW_BUFFER:
+            return _decode_lines(self.data)
+        # ASCII lines are valid UTF-8 as they are: String views into the chunk, no copy.
+        # Only lines with a byte above 127 are decoded (U+FFFD for what is not UTF-8):
+        # decoding never crosses a "\n", so each decodes as it would in the whole chunk.
+        high = view.unusual[view.buf[view.unusual] > 127]
+        rows = np.unique(view.line_of(high)) if len(high) else high
+        ends = view.ends
+        if len(rows):
+            ends = ends.copy()
+            ends[rows] = view.starts[rows]  # empty until replaced: views hold valid UTF-8
+        lines = string_views(view.buf, view.starts, ends).alias("line")
+        if not len(rows):
+            return lines, 0
+        decoded, invalid = _decode_lines(self._join(rows), strip_cr=False)
+        return lines.scatter(rows, decoded), invalid
 
     @property
     def lines(self) -> pl.Series:
@@ -354,6 +370,39 @@ class LineChunk:
         data = self.data
         pieces = zip(view.starts[rows].tolist(), view.ends[rows].tolist(), strict=True)
         return b"\n".join([data[a:b] for a, b in pieces]) + b"\n"
+
+
+#: String views hold u32 offsets into their buffer.
+_MAX_VIEW_BUFFER = 2**32 - 16
+_LOW_BYTES64 = np.array([(1 << (8 * k)) - 1 for k in range(9)], dtype=np.uint64)
+_LOW_BYTES32 = np.array([(1 << (8 * k)) - 1 for k in range(5)], dtype=np.uint32)
+
+
+def string_views(buf: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> pl.Series:
+    """Bytes ``[lo, hi)`` of ``buf`` for each row, as a String column of Arrow string views
+    into ``buf`` (no text is copied). ``buf`` (uint8) has at least 16 bytes after the last
+    row's end and is under 4 GiB; the bytes must be valid UTF-8."""
+    import pyarrow as pa
+
+    lengths = hi - lo
+    n = len(lengths)
+    # Unaligned little-endian reads of 8 and 4 bytes at any position.
+    u64 = np.ndarray((len(buf) - 8,), "<u8", buf.data, 0, (1,))
+    u32 = np.ndarray((len(buf) - 4,), "<u4", buf.data, 0, (1,))
+    # A view is 16 bytes: u32 length, then up to 12 bytes inline, or else a 4-byte
+    # prefix, u32 buffer index (0) and u32 offset.
+    inline = lengths <= 12
+    w0 = u64[lo] & _LOW_BYTES64[np.minimum(lengths, 8)]
+    w1 = u32[lo + 8] & _LOW_BYTES32[np.clip(lengths - 8, 0, 4)]
+    views = np.empty((n, 2), np.uint64)
+    views[:, 0] = lengths.astype(np.uint64) | (w0 << np.uint64(32))
+    views[:, 1] = np.where(
+        inline,
+        (w0 >> np.uint64(32)) | (w1.astype(np.uint64) << np.uint64(32)),
+        lo.astype(np.uint64) << np.uint64(32),
+    )
+    arr = pa.Array.from_buffers(pa.string_view(), n, [None, pa.py_buffer(views), pa.py_buffer(buf)])
+    return pl.Series(arr)
 
 
 _scratch = threading.local()

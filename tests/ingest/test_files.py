@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from rca._errors import IngestError
 from rca.ingest._files import (
     LineChunk,
+    _decode_lines,
     expand,
     head_text,
     is_gzip,
@@ -198,3 +199,22 @@ def test_chunk_bytes_agree_with_its_decoded_lines(pieces: list[bytes]) -> None:
     assert lazy.take(rows[1::2]).to_list() == lines[1::2]
     assert lazy.take(rows[:0]).to_list() == []
     assert "_decoded" not in lazy.__dict__
+
+
+@given(
+    st.lists(
+        st.binary(max_size=40).map(lambda b: b.replace(b"\n", b"")),
+        min_size=1,
+        max_size=30,
+    ).map(lambda lines: b"\n".join(lines) + b"\n")
+)
+@example(b"a\r\n\r\n\xc3\xa9\n\xff\xfe\r\n\xef\xbf\xbd\nplain line longer than twelve bytes\n")
+@example(b"\xc3\xa9 only valid utf-8\n\r\n")
+def test_chunk_lines_as_views_equal_the_decoded_text(data: bytes) -> None:
+    # Lines are String views into the chunk, with only non-ASCII lines decoded; the
+    # reference decodes and splits the whole chunk.
+    expected, invalid = _decode_lines(data)
+    chunk = LineChunk(data)
+    assert chunk.lines.to_list() == expected.to_list()
+    assert chunk.invalid_utf8 == invalid
+    assert LineChunk(data).invalid_utf8 == invalid  # counted without decoding the lines

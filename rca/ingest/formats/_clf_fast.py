@@ -30,7 +30,7 @@ import polars as pl
 
 from rca._schema import REQUEST_FIELDS
 from rca.ingest._compiled import load
-from rca.ingest._files import LineBytes, scratch_masks
+from rca.ingest._files import LineBytes, scratch_masks, string_views
 from rca.ingest.formats._base import KIND, MALFORMED, OTHER, REQUEST
 from rca.ingest.formats._log_format import unescape_unique
 
@@ -174,26 +174,7 @@ class _Buffer:
 
     def strings(self, lo: np.ndarray, hi: np.ndarray) -> pl.Series:
         """Bytes ``[lo, hi)`` of each row as a String column of views into the buffer."""
-        import pyarrow as pa
-
-        lengths = hi - lo
-        n = len(lengths)
-        # A view is 16 bytes: u32 length, then up to 12 bytes inline, or else a 4-byte
-        # prefix, u32 buffer index (0) and u32 offset.
-        inline = lengths <= 12
-        w0 = self.u64[lo] & _LOW_BYTES64[np.minimum(lengths, 8)]
-        w1 = self.u32[lo + 8] & _LOW_BYTES32[np.clip(lengths - 8, 0, 4)]
-        views = np.empty((n, 2), np.uint64)
-        views[:, 0] = lengths.astype(np.uint64) | (w0 << np.uint64(32))
-        views[:, 1] = np.where(
-            inline,
-            (w0 >> np.uint64(32)) | (w1.astype(np.uint64) << np.uint64(32)),
-            lo.astype(np.uint64) << np.uint64(32),
-        )
-        arr = pa.Array.from_buffers(
-            pa.string_view(), n, [None, pa.py_buffer(views), pa.py_buffer(self.buf)]
-        )
-        return pl.Series(arr)
+        return string_views(self.buf, lo, hi)
 
 
 def _nth(positions: np.ndarray, first: np.ndarray, k: int) -> np.ndarray:
