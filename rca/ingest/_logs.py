@@ -37,7 +37,7 @@ import warnings
 import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +60,16 @@ from rca.ingest._files import (
     open_binary,
 )
 from rca.ingest.formats import get_format
-from rca.ingest.formats._base import KIND, MALFORMED, OTHER, REQUEST, LogFormat, ParseState
+from rca.ingest.formats._base import (
+    KIND,
+    MALFORMED,
+    OTHER,
+    REPEAT_KEY,
+    REQUEST,
+    LogFormat,
+    ParseState,
+    remember_keys,
+)
 
 #: Key of the Parquet key-value metadata entry holding the quality frame as JSON.
 QUALITY_KEY = "rca.quality"
@@ -461,12 +470,27 @@ class _Parsed:
     first_ts: Any  # ts of the first request row (None if null or no rows)
     last_ts: Any  # last non-null ts
     out_of_order: int  # rows whose ts is before the previous row's, inside the chunk
+    # Formats with REPEAT_KEY: the keyed rows (``line``, ``key``, ``kind``, ``request_row``:
+    # position among the request rows, or -1), resolved against earlier chunks in order
+    # by ``_drop_answered``; the samples then carry their line numbers.
+    keys: pl.DataFrame | None = None
+    sample_lines: tuple[int, ...] = ()
 
 
 def _parse_chunk(chunk: LineChunk, fmt: LogFormat, state: ParseState, source: str) -> _Parsed:
     # A format that reads raw bytes (the combined family) decodes only the lines it needs.
     parse_bytes = getattr(fmt, "parse_chunk", None)
-    parsed = parse_bytes(chunk, state) if parse_bytes else fmt.parse(chunk.lines, state)
+    independent = getattr(fmt, "parse_independent", None)
+    if independent:
+        parsed = independent(chunk.lines)
+    elif parse_bytes:
+        parsed = parse_bytes(chunk, state)
+    else:
+        parsed = fmt.parse(chunk.lines, state)
+    key = None
+    if REPEAT_KEY in parsed.columns:
+        key = parsed.get_column(REPEAT_KEY)
+        parsed = parsed.drop(REPEAT_KEY)
     n_lines = chunk.n_lines
     if parsed.height != n_lines or KIND not in parsed.columns:
         raise RuntimeError(
@@ -479,10 +503,27 @@ def _parse_chunk(chunk: LineChunk, fmt: LogFormat, state: ParseState, source: st
     n_records = int(is_request.sum())
     n_malformed = int(is_malformed.sum())
     n_other = int((kind == OTHER).sum())
+    keys = None
+    if key is not None and key.null_count() < key.len():
+        at = key.is_not_null().arg_true()
+        request_row = is_request.cast(pl.Int64).cum_sum() - 1
+        keys = pl.DataFrame(
+            {
+                "line": at.cast(pl.Int64),
+                "key": key.gather(at),
+                "kind": kind.gather(at),
+                "request_row": request_row.gather(at),
+            }
+        ).with_columns(pl.when(pl.col("kind") == REQUEST).then(pl.col("request_row")).otherwise(-1))
     samples: list[str] = []
+    sample_lines: tuple[int, ...] = ()
     if n_malformed:
-        first = is_malformed.arg_true().head(MAX_SAMPLES).to_numpy()
+        # Keyed malformed lines may turn OTHER once earlier chunks are known: one sample
+        # more for each, so that MAX_SAMPLES remain.
+        extra = 0 if keys is None else int((keys["kind"] == MALFORMED).sum())
+        first = is_malformed.arg_true().head(MAX_SAMPLES + extra).to_numpy()
         samples = [_cut(line) for line in chunk.take(first).to_list()]
+        sample_lines = tuple(first.tolist())
     requests = None
     first_ts = last_ts = None
     out_of_order = 0
@@ -490,12 +531,7 @@ def _parse_chunk(chunk: LineChunk, fmt: LogFormat, state: ParseState, source: st
         requests = _finish_requests(
             parsed if n_records == parsed.height else parsed.filter(is_request), source
         )
-        ts = requests.get_column("ts")
-        out_of_order = int((ts < ts.shift(1)).sum())
-        first_ts = ts[0]
-        non_null = ts.drop_nulls()
-        if non_null.len():
-            last_ts = non_null[-1]
+        first_ts, last_ts, out_of_order = _time_order(requests)
     return _Parsed(
         lines=n_lines,
         records=n_records,
@@ -509,7 +545,65 @@ def _parse_chunk(chunk: LineChunk, fmt: LogFormat, state: ParseState, source: st
         first_ts=first_ts,
         last_ts=last_ts,
         out_of_order=out_of_order,
+        keys=keys,
+        sample_lines=sample_lines,
     )
+
+
+def _drop_answered(done: _Parsed, recent: list[str]) -> tuple[_Parsed, list[str]]:
+    """A chunk's keyed rows whose key an earlier chunk answered (``recent``) become OTHER:
+    out of the requests and the counts; and the keys to remember after it."""
+    assert done.keys is not None
+    key = done.keys.get_column("key")
+    seen = key.is_in(pl.Series(recent, dtype=pl.String)).fill_null(False)
+    recent = remember_keys(recent, key.filter(~seen))
+    if not seen.any():
+        return done, recent
+    dropped = done.keys.filter(seen)
+    gone_requests = dropped.filter(pl.col("kind") == REQUEST).get_column("request_row")
+    gone_malformed = set(dropped.filter(pl.col("kind") == MALFORMED).get_column("line").to_list())
+    kept = [
+        (text, line)
+        for text, line in zip(done.samples, done.sample_lines, strict=True)
+        if line not in gone_malformed
+    ]
+    requests, first_ts, last_ts, out_of_order = (
+        done.requests,
+        done.first_ts,
+        done.last_ts,
+        done.out_of_order,
+    )
+    if len(gone_requests) and requests is not None:
+        row = pl.int_range(requests.height, dtype=pl.Int64)
+        requests = requests.filter(~row.is_in(gone_requests.implode()))
+        first_ts, last_ts, out_of_order = _time_order(requests)
+        if not requests.height:
+            requests = None
+    return (
+        replace(
+            done,
+            records=done.records - len(gone_requests),
+            malformed=done.malformed - len(gone_malformed),
+            other=done.other + dropped.height,
+            samples=[text for text, _ in kept],
+            sample_lines=tuple(line for _, line in kept),
+            requests=requests,
+            first_ts=first_ts,
+            last_ts=last_ts,
+            out_of_order=out_of_order,
+        ),
+        recent,
+    )
+
+
+def _time_order(requests: pl.DataFrame) -> tuple[Any, Any, int]:
+    """First ts, last non-null ts and rows out of order, of a chunk's request rows."""
+    if not requests.height:
+        return None, None, 0
+    ts = requests.get_column("ts")
+    non_null = ts.drop_nulls()
+    last = non_null[-1] if non_null.len() else None
+    return ts[0], last, int((ts < ts.shift(1)).sum())
 
 
 def _parse_file(
@@ -534,9 +628,12 @@ def _parse_file(
     }
     samples: list[str] = []
     last_ts: Any = None
+    recent: list[str] = []  # keys answered in earlier chunks (formats with REPEAT_KEY)
 
     def consume(done: _Parsed) -> None:
-        nonlocal reported, last_ts
+        nonlocal reported, last_ts, recent
+        if done.keys is not None:
+            done, recent = _drop_answered(done, recent)
         for key in ("lines", "records", "malformed", "other", "invalid_utf8", "out_of_order"):
             counts[key] += getattr(done, key)
         samples.extend(done.samples[: MAX_SAMPLES - len(samples)])

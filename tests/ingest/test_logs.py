@@ -305,3 +305,99 @@ def test_any_bytes_with_any_format_never_raise_and_reconcile(
     assert _reconciles(parsed.quality)
     assert parsed.requests.height == parsed.quality["records"].sum()
     assert parsed.requests.schema == pl.Schema(REQUESTS)
+
+
+# ------------------------------------- keys answered across chunks (REPEAT_KEY formats)
+
+
+def _registry_lines(n: int, seed: int) -> list[bytes]:
+    """Registry JSON response lines where many requests log several errors, some far apart
+    (across chunk boundaries), some with a time nothing can read, plus torn lines."""
+    import json
+    import random
+
+    rnd = random.Random(seed)
+    lines = []
+    for i in range(n):
+        rid = f"req-{rnd.randrange(n // 3)}"  # ids repeat, near and far
+        entry = {
+            "http.request.id": rid,
+            "http.request.method": "PUT",
+            "http.request.uri": f"/v2/a/blobs/uploads/{i}",
+            "http.response.status": rnd.choice([200, 400, 500]),
+            "level": "error",
+            "msg": "response completed with error",
+            "err.message": f"error {i}",
+            "time": f"2021-04-01T10:00:{i % 60:02d}Z" if rnd.random() > 0.05 else "garbage",
+        }
+        line = json.dumps(entry)
+        if rnd.random() < 0.03:
+            line = line[: rnd.randrange(len(line))]  # torn
+        lines.append(line.encode())
+    return lines
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_keys_answered_in_earlier_chunks_match_the_sequential_reference(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, seed: int
+) -> None:
+    from rca.ingest import _logs
+    from rca.ingest._files import iter_line_chunks
+    from rca.ingest.formats import get_format
+    from rca.ingest.formats._base import KIND, MALFORMED, OTHER, REQUEST, ParseState
+
+    path = tmp_path / "registry.log"
+    path.write_bytes(b"\n".join(_registry_lines(3000, seed)) + b"\n")
+    monkeypatch.setattr(_logs, "CHUNK_BYTES", 8192)  # ~40 chunks, parsed in parallel
+    got = parse_logs(path, format="registry_json")
+    # Reference: the format's own parse, chunk after chunk, the state carried along.
+    fmt, state = get_format("registry_json"), ParseState(str(path))
+    kinds, requests, samples = [], [], []
+    for chunk in iter_line_chunks(path, 8192):
+        parsed = fmt.parse(chunk.lines, state)
+        kinds.append(parsed[KIND])
+        requests.append(parsed.filter(pl.col(KIND) == REQUEST))
+        bad = parsed[KIND] == MALFORMED
+        samples += chunk.lines.filter(bad).to_list()
+    kind = pl.concat(kinds)
+    row = got.quality.row(0, named=True)
+    assert (row["records"], row["malformed"], row["other"]) == (
+        int((kind == REQUEST).sum()),
+        int((kind == MALFORMED).sum()),
+        int((kind == OTHER).sum()),
+    )
+    assert row["other"] > 0 and row["malformed"] > 0  # the cases happened
+    assert list(row["samples"]) == samples[: len(row["samples"])]
+    expected = pl.concat(requests).select("ts", "status", "path", "error_message")
+    assert_frame_equal(got.requests.select(expected.columns), expected)
+
+
+def test_a_malformed_line_of_a_request_answered_earlier_is_other_and_not_sampled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from rca.ingest import _logs
+
+    def line(rid: str, time: str, status: int = 400) -> str:
+        return json.dumps(
+            {
+                "http.request.id": rid,
+                "http.response.status": status,
+                "http.request.uri": "/v2/a/blobs/uploads/x",
+                "level": "error",
+                "msg": "response completed with error",
+                "time": time,
+            }
+        )
+
+    ok = "2021-04-01T10:00:00Z"
+    filler = [line(f"fill-{i}", ok, 200) for i in range(60)]  # pushes the repeat to a later chunk
+    torn = line("torn", ok)[:40]
+    text = "\n".join([line("r-1", ok), *filler, line("r-1", "garbage"), torn]) + "\n"
+    path = tmp_path / "registry.log"
+    path.write_text(text)
+    monkeypatch.setattr(_logs, "CHUNK_BYTES", 4096)
+    row = parse_logs(path, format="registry_json").quality.row(0, named=True)
+    assert (row["records"], row["malformed"], row["other"]) == (61, 1, 1)
+    assert list(row["samples"]) == [torn]

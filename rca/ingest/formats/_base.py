@@ -7,6 +7,14 @@ product requirement. A format may also offer ``parse_chunk(chunk, state)``, taki
 ``rca.ingest._files.LineChunk`` itself (raw bytes; lines decoded on demand) and returning
 what ``parse`` would return for ``chunk.lines``; the machinery then calls that instead
 (the combined family does, to skip decoding the lines its byte-level path reads).
+
+Chunks of a file parse in parallel when the format says ``independent_chunks = True``. A
+format whose lines depend on earlier chunks in one narrow way, a key that may only be
+counted once (the registry's request ids: a request logs a response line per error), may
+offer ``parse_independent(lines)`` instead: ``parse`` without the earlier chunks, plus a
+``REPEAT_KEY`` column naming the rows that answer their key first in the chunk. The
+machinery then turns the rows whose key an earlier chunk already answered (among the last
+256) into OTHER, in file order.
 """
 
 from __future__ import annotations
@@ -21,6 +29,16 @@ REQUEST, MALFORMED, OTHER = 0, 1, 2
 
 #: The column parsers add to say what each line was.
 KIND = "_kind"
+
+#: See the module docstring: the key a row answers first in its chunk, else null.
+REPEAT_KEY = "_repeat_key"
+#: How many keys of earlier chunks are remembered.
+RECENT_KEYS = 256
+
+
+def remember_keys(recent: list[str], answered: pl.Series) -> list[str]:
+    """The keys to remember after a chunk: the last ``RECENT_KEYS`` answered so far."""
+    return (recent + answered.tail(RECENT_KEYS).to_list())[-RECENT_KEYS:]
 
 
 class LogFormat(Protocol):

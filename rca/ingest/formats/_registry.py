@@ -33,7 +33,15 @@ import re
 import polars as pl
 
 from rca._schema import UTC_TS
-from rca.ingest.formats._base import KIND, MALFORMED, OTHER, REQUEST, ParseState
+from rca.ingest.formats._base import (
+    KIND,
+    MALFORMED,
+    OTHER,
+    REPEAT_KEY,
+    REQUEST,
+    ParseState,
+    remember_keys,
+)
 from rca.ingest.formats._common import (
     dash_null,
     finish,
@@ -79,8 +87,6 @@ _ACCESS_LINE = r'^\S+ \S+ \S+ \[[^\]]+\] "'
 _LOGRUS_LINE = (
     r'^\s*[^\s="]+=(?:"(?:[^"\\]|\\.)*"|[^\s"]*)(?:\s+[^\s="]+=(?:"(?:[^"\\]|\\.)*"|[^\s"]*))*\s*$'
 )
-# How many request ids to remember across chunks to drop a request's repeated error lines.
-_RECENT_IDS = 256
 _STATE_KEY = "registry_recent_request_ids"
 
 
@@ -110,10 +116,20 @@ class _Registry:
         except Exception:  # sniffing must never raise
             return 0.0
 
+    #: Chunks parse in parallel (``parse_independent``); the one thing a chunk needs from
+    #: those before it, the request ids already answered, is applied in order by the
+    #: reader (``rca.ingest._logs``) through the ``REPEAT_KEY`` column.
+    independent_chunks = True
+
     def parse(self, lines: pl.Series, state: ParseState) -> pl.DataFrame:
+        return resolve_repeats(self.parse_independent(lines), state)
+
+    def parse_independent(self, lines: pl.Series) -> pl.DataFrame:
+        """``parse`` without the requests already answered in earlier chunks: the frame
+        plus ``REPEAT_KEY``, the request id of each row that answers it first in this
+        chunk (null elsewhere). ``resolve_repeats`` finishes it."""
         lines = lines.cast(pl.String).fill_null("").rename("line")
-        raw = self._raw(lines)
-        return _to_requests(raw, state)
+        return _to_requests(self._raw(lines))
 
     def _raw(self, lines: pl.Series) -> pl.DataFrame:
         """One row per line: ``line``, the raw text fields of ``_KEYS``, ``_logrus``
@@ -131,9 +147,9 @@ class RegistryJSON(_Registry):
     name = "registry_json"
     description = "CNCF distribution registry, logrus JSON (http.request.*, http.response.*)"
 
-    def parse(self, lines: pl.Series, state: ParseState) -> pl.DataFrame:
+    def parse_independent(self, lines: pl.Series) -> pl.DataFrame:
         lines = lines.cast(pl.String).fill_null("").rename("line")
-        return _parse_json(lines, state)
+        return _parse_json(lines)
 
     def _may_be_logrus(self, lines: pl.Series) -> pl.Series:
         # An entry has a "level" key, written as such or (absurdly) with \u escapes.
@@ -269,7 +285,7 @@ def _line_kind(status: pl.Expr) -> pl.Expr:
     )
 
 
-def _to_requests(raw: pl.DataFrame, state: ParseState) -> pl.DataFrame:
+def _to_requests(raw: pl.DataFrame) -> pl.DataFrame:
     status = dash_null(pl.col("status").str.strip_chars()).cast(pl.Int16, strict=False)
     # Computed once as columns: an expression used in several branches is re-evaluated.
     raw = raw.with_columns(
@@ -289,11 +305,10 @@ def _to_requests(raw: pl.DataFrame, state: ParseState) -> pl.DataFrame:
         strip_port(first_hop(pl.col("remoteaddr"))).alias("client_ip"),
         *_plain_fields(status),
     )
-    frame = _drop_repeated_errors(frame, state)
-    return finish(frame)
+    return _finish_with_keys(frame)
 
 
-def _parse_json(lines: pl.Series, state: ParseState) -> pl.DataFrame:
+def _parse_json(lines: pl.Series) -> pl.DataFrame:
     """``RegistryJSON.parse``: the same frame as ``_to_requests(registry_json._raw(lines))``
     (the general path, which sniffing still uses), computed with less work per line.
 
@@ -344,7 +359,7 @@ def _parse_json(lines: pl.Series, state: ParseState) -> pl.DataFrame:
     )
     # Non-candidates are never REQUEST rows, so dropping repeats within the candidates
     # sees the same request ids in the same order as over all lines.
-    out = finish(_drop_repeated_errors(frame, state))
+    out = _finish_with_keys(frame)
     if every:
         return out
     # Back to one row per line: a null index gathers a row of nulls for each non-candidate,
@@ -386,20 +401,35 @@ def _strip_port(addr: pl.Expr) -> pl.Expr:
     return pl.when(simple).then(host).otherwise(strip_port(pl.when(~simple).then(addr)))
 
 
-def _drop_repeated_errors(frame: pl.DataFrame, state: ParseState) -> pl.DataFrame:
-    """A request with several errors logs one response line per error; keep the first."""
-    recent: list[str] = state.values.get(_STATE_KEY, [])
+def _finish_with_keys(frame: pl.DataFrame) -> pl.DataFrame:
+    """``finish``, after dropping the repeated response lines of a request within the
+    chunk, plus ``REPEAT_KEY`` for the rows that answer a request id first in it.
+
+    A request with several errors logs one response line per error; only the first is
+    the request. Earlier chunks are ``resolve_repeats``' part.
+    """
     rid = pl.col("request_id")
     is_req = (pl.col(KIND) == REQUEST) & rid.is_not_null()
-    seen_before = rid.is_in(pl.lit(pl.Series(recent, dtype=pl.String))) if recent else pl.lit(False)
-    first_in_chunk = pl.when(is_req).then(rid).otherwise(None).is_first_distinct()
-    repeat = is_req & (seen_before | ~first_in_chunk)
+    first = pl.when(is_req).then(rid).otherwise(None).is_first_distinct()
     frame = frame.with_columns(
-        pl.when(repeat).then(pl.lit(OTHER, pl.UInt8)).otherwise(pl.col(KIND)).alias(KIND)
+        pl.when(is_req & ~first).then(pl.lit(OTHER, pl.UInt8)).otherwise(pl.col(KIND)).alias(KIND),
+        pl.when(is_req & first).then(rid).alias(REPEAT_KEY),
     )
-    ids = frame.filter(is_req)["request_id"].tail(_RECENT_IDS).to_list()
-    state.values[_STATE_KEY] = (recent + ids)[-_RECENT_IDS:]
-    return frame
+    return finish(frame).with_columns(frame.get_column(REPEAT_KEY))
+
+
+def resolve_repeats(frame: pl.DataFrame, state: ParseState) -> pl.DataFrame:
+    """Rows of ``parse_independent`` whose request was already answered in an earlier
+    chunk (the last ``RECENT_KEYS`` ids, kept in ``state``) become OTHER; the column
+    ``REPEAT_KEY`` is dropped. The reader does the same with the chunks in order
+    (``rca.ingest._logs``); this is the reference it is tested against."""
+    recent: list[str] = state.values.get(_STATE_KEY, [])
+    key = frame.get_column(REPEAT_KEY)
+    seen = key.is_in(pl.Series(recent, dtype=pl.String)).fill_null(False)
+    state.values[_STATE_KEY] = remember_keys(recent, key.filter(key.is_not_null() & ~seen))
+    return frame.with_columns(
+        pl.when(seen).then(pl.lit(OTHER, pl.UInt8)).otherwise(pl.col(KIND)).alias(KIND)
+    ).drop(REPEAT_KEY)
 
 
 registry_json = RegistryJSON()

@@ -27,6 +27,7 @@ from rca.ingest.formats._registry import (
     _strip_port,
     _to_requests,
     registry_json,
+    resolve_repeats,
 )
 
 from .test_registry import TEXT_LINES, entry, render, to_json_line
@@ -34,7 +35,7 @@ from .test_registry import TEXT_LINES, entry, render, to_json_line
 
 def general(lines: list[str], state: ParseState) -> pl.DataFrame:
     series = pl.Series("line", lines, dtype=pl.String)
-    return _to_requests(registry_json._raw(series), state)
+    return resolve_repeats(_to_requests(registry_json._raw(series)), state)
 
 
 def assert_parity(chunks: list[list[str]]) -> None:
