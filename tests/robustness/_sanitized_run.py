@@ -1,0 +1,101 @@
+"""Child process of ``test_sanitizers``: the C extensions, built with AddressSanitizer and
+UndefinedBehaviorSanitizer, fed mutated log lines and random views, compared with their
+references. Run with libasan preloaded; a memory error aborts the process.
+
+    python -m tests.robustness._sanitized_run BUILD_DIR ROUNDS
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import random
+import sys
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from rca.ingest import _derive
+from rca.ingest._files import LineChunk
+from rca.ingest.formats import _clf_fast
+
+
+def _load(name: str, build: Path) -> object:
+    path = next(build.glob(f"{name.rsplit('.', 1)[-1]}*.so"))
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_ALPHABET = b' "\\-/?#:,.[]+0123456789aAxXzZ5C\t\x00\x7f\xc3\xa9'
+_PARTS = ["/", "/v2/", "blobs", "uploads", "manifests", "tags", "list", "a", "bcdefghijklmn", "//"]
+_IP = "0123456789.:fFx%"
+
+
+def _mutate(line: bytes, rnd: random.Random) -> bytes:
+    out = bytearray(line)
+    for _ in range(rnd.randint(0, 6)):
+        at = rnd.randint(0, len(out))
+        roll = rnd.random()
+        if roll < 0.4:
+            out[at:at] = bytes([rnd.choice(_ALPHABET)]) * rnd.randint(1, 3)
+        elif roll < 0.8:
+            del out[at : at + rnd.randint(1, 5)]
+        else:
+            del out[at:]
+    return bytes(out)
+
+
+def main() -> None:
+    build, rounds = Path(sys.argv[1]), int(sys.argv[2])
+    _clf_fast._scanner = _load("rca.ingest.formats._clf_scan", build)
+    _derive._kernels = _load("rca.ingest._derive_kernels", build)
+    plain = Path(sys.argv[3]).read_bytes().splitlines()
+    rnd = random.Random(7)
+    for _ in range(rounds):
+        data = b"\n".join(_mutate(rnd.choice(plain), rnd) for _ in range(80)) + b"\n"
+        view = LineChunk(data).bytes_view
+        for timing in (True, False):
+            got = _clf_fast.parse_fast(view, timing=timing, compiled=True)
+            want = _clf_fast.parse_fast(view, timing=timing, compiled=False)
+            assert got is not None and want is not None
+            assert got.rows.tolist() == want.rows.tolist()
+            assert got.fields.equals(want.fields)
+        n = rnd.randint(1, 40)
+        paths = ["".join(rnd.choice(_PARTS) for _ in range(rnd.randint(0, 10))) for _ in range(n)]
+        ips = ["".join(rnd.choice(_IP) for _ in range(rnd.randint(0, 20))) for _ in range(n)]
+        frame = pl.DataFrame({"path": paths, "method": ["GET"] * n, "client_ip": ips})
+        frame = pl.concat([frame, frame.slice(rnd.randint(0, n - 1))], rechunk=False)
+        _derive._compiled_routes(frame)
+        _derive._compiled_prefixes(frame.get_column("client_ip"))
+        # Views near and past the ends of their buffers: refused, never read outside.
+        views = np.zeros((n, 4), np.uint32)
+        views[:, 0] = [rnd.randint(0, 100) for _ in range(n)]  # length
+        views[:, 1] = [rnd.getrandbits(32) for _ in range(n)]  # prefix (or inline bytes)
+        views[:, 2] = [rnd.randint(0, 2) for _ in range(n)]  # buffer index
+        views[:, 3] = [rnd.randint(0, 70) for _ in range(n)]  # offset
+        raw = views.view(np.uint8).reshape(n, 16)
+        buffers = [np.frombuffer(rnd.randbytes(64), np.uint8).copy()]
+        out = [np.empty((n, 16), np.uint8) for _ in range(3)]
+        with contextlib.suppress(ValueError):
+            _derive._kernels.routes(  # type: ignore[attr-defined]
+                raw, buffers, raw, buffers, *out, np.zeros((2, n), np.uint8)
+            )
+        with contextlib.suppress(ValueError):
+            _derive._kernels.ipv4_prefixes(  # type: ignore[attr-defined]
+                raw,
+                buffers,
+                np.ones(n, np.uint8),
+                np.empty((n, 16), np.uint8),
+                np.empty((n, 16), np.uint8),
+                np.zeros(n, np.uint8),
+                np.empty(n, np.uint8),
+            )
+    print("sanitized run: clean")
+
+
+if __name__ == "__main__":
+    main()
