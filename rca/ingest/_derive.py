@@ -413,7 +413,8 @@ def _compiled_prefixes(ips: pl.Series) -> pl.Series | None:
     import numpy as np
     import pyarrow as pa
 
-    if not ips.len() or (ips.str.len_bytes() != ips.str.len_chars()).any():
+    # The prefixes' text buffer holds 16 bytes a row at u32 offsets.
+    if not ips.len() or ips.len() >= 2**28 or (ips.str.len_bytes() != ips.str.len_chars()).any():
         return None
     arr = ips.rechunk().to_arrow(compat_level=pl.CompatLevel.newest())
     if not isinstance(arr, pa.StringViewArray):
