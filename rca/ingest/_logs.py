@@ -38,6 +38,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -497,6 +498,7 @@ def _parse_chunk(chunk: LineChunk, fmt: LogFormat, state: ParseState, source: st
             f"log format {fmt.name!r} returned {parsed.height} rows for {n_lines} lines "
             f"(or no {KIND} column) in {source}; this is a bug in the parser"
         )
+    parsed = _outside_time(parsed)
     kind = parsed.get_column(KIND)
     is_request = kind == REQUEST
     is_malformed = kind == MALFORMED
@@ -547,6 +549,29 @@ def _parse_chunk(chunk: LineChunk, fmt: LogFormat, state: ParseState, source: st
         out_of_order=out_of_order,
         keys=keys,
         sample_lines=sample_lines,
+    )
+
+
+#: Request times Python's datetime can hold; a parser may read "[29/May/-021:..." as the
+#: year -21, which nothing downstream can place (found by atheris).
+_FIRST_TS = datetime(1, 1, 1, tzinfo=UTC)
+_LAST_TS = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
+
+
+def _outside_time(parsed: pl.DataFrame) -> pl.DataFrame:
+    """Request rows whose time lies outside years 1 to 9999 become MALFORMED."""
+    if "ts" not in parsed.columns:
+        return parsed
+    ts = parsed.get_column("ts")
+    outside = ((ts < _FIRST_TS) | (ts > _LAST_TS)).fill_null(False)
+    if not outside.any():
+        return parsed
+    kind = pl.col(KIND)
+    return parsed.with_columns(
+        pl.when(outside & (kind == REQUEST))
+        .then(pl.lit(MALFORMED, pl.UInt8))
+        .otherwise(kind)
+        .alias(KIND)
     )
 
 

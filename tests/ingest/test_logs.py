@@ -401,3 +401,15 @@ def test_a_malformed_line_of_a_request_answered_earlier_is_other_and_not_sampled
     row = parse_logs(path, format="registry_json").quality.row(0, named=True)
     assert (row["records"], row["malformed"], row["other"]) == (61, 1, 1)
     assert list(row["samples"]) == [torn]
+
+
+def test_a_request_time_outside_years_1_to_9999_is_malformed(tmp_path: Path) -> None:
+    # The regex parser reads the year "-021" as -21 (found by atheris): no datetime holds it.
+    good = '203.0.113.7 - - [29/May/2021:09:03:39 +0000] "GET /v2/ HTTP/1.1" 200 2 "-" "curl/8"'
+    path = tmp_path / "access.log"
+    path.write_text(good + "\n" + good.replace("2021", "-021") + "\n")
+    parsed = parse_logs(path, format="combined")
+    row = parsed.quality.row(0, named=True)
+    assert (row["records"], row["malformed"]) == (1, 1)
+    assert "-021" in row["samples"][0]
+    assert parsed.requests["ts"].dt.year().to_list() == [2021]
