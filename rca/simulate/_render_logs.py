@@ -251,8 +251,12 @@ def _registry_lines(df: pl.DataFrame, *, json: bool, instance_id: str) -> pl.Dat
         pl.concat_str([pl.lit("level="), level]),
         _logfmt("msg", msg),
     ]
+    # An error without a detail (some have none) leaves the key out, as logrus does; a null
+    # inside concat_str would blank the whole line.
     errs = [
-        pl.when(is_err).then(pl.concat_str([_logfmt(k, e), pl.lit(" ")])).otherwise(pl.lit(""))
+        pl.when(is_err & e.is_not_null())
+        .then(pl.concat_str([_logfmt(k, e), pl.lit(" ")]))
+        .otherwise(pl.lit(""))
         for k, e, _ in fields[:3]
     ]
     rest = [

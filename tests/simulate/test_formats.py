@@ -106,3 +106,33 @@ def test_cli_lists_and_writes(tmp_path: Path) -> None:
     assert "quiet_day" in ran.output and (out / "truth.json").exists()
     bad = runner.invoke(cli, ["simulate", "bad_backend", "-o", str(out), "--log-format", "alb2"])
     assert bad.exit_code == 2 and "unknown log format" in bad.output
+
+
+def test_registry_text_line_of_an_error_without_detail_leaves_the_key_out() -> None:
+    # A null err.detail once blanked the whole line (concat_str of a null), which made
+    # `rca simulate --format registry_text` fail at 24 h of storage_latency.
+    import polars as pl
+
+    from rca.simulate._render_logs import _registry_lines
+
+    row = {
+        "err_code": "BLOB_UNKNOWN",
+        "err_detail": None,
+        "err_message": "blob unknown to registry",
+        "req_id": "r-1",
+        "method": "GET",
+        "ip": "203.0.113.7",
+        "port": 41234,
+        "path": "/v2/a/blobs/sha256:ab",
+        "ua": "docker/24.0.5",
+        "content_type": "application/json",
+        "dur_ns": 4_000_000,
+        "status": 404,
+        "bytes": 157,
+        "end_ns": 1_615_873_483_242_731_816,
+        "hung": False,
+    }
+    frame = pl.DataFrame([row], schema_overrides={"err_detail": pl.String, "status": pl.Int16})
+    line = _registry_lines(frame, json=False, instance_id="i-1")["line"][0]
+    assert line is not None
+    assert "err.code=BLOB_UNKNOWN" in line and "err.detail" not in line
