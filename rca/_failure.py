@@ -187,20 +187,25 @@ def with_failures(
     ]
     lf = requests
     if hung is not None and hung.table.height:
-        # maintain_order: a plain left join may reorder the rows. (A replace_strict
-        # lookup keeps the order too, but the streaming engine then holds every row:
-        # twice the memory at 4M requests.)
-        lf = lf.join(
-            hung.table.lazy().select(
-                pl.col("endpoint").alias("_hung_ep"),
-                pl.col("median_s").alias("_hung_med"),
-                pl.col("limit_s").alias("_hung_lim"),
-                pl.col("median_throughput").alias("_hung_tp"),
-            ),
-            left_on=pl.col("endpoint").fill_null("other"),
-            right_on="_hung_ep",
-            how="left",
-            maintain_order="left",
+        # Each request's limits are looked up by its endpoint's row in the table: a cast
+        # to an Enum of the table's endpoints (unknown ones become null), then a gather.
+        # Row-wise, so the order is kept and the engine streams. A left join
+        # (maintain_order) kept the order too, but cost every read of the requests about
+        # 0.2 s of CPU more at 4M rows; a replace_strict lookup held every row in memory.
+        table = hung.table
+        row = (
+            pl.col("endpoint")
+            .fill_null("other")
+            .cast(pl.Enum(table["endpoint"].to_list()), strict=False)
+            .to_physical()
+        )
+        lf = lf.with_columns(row.alias("_hung_row")).with_columns(
+            pl.lit(table[column]).gather(pl.col("_hung_row")).alias(alias)
+            for column, alias in (
+                ("median_s", "_hung_med"),
+                ("limit_s", "_hung_lim"),
+                ("median_throughput", "_hung_tp"),
+            )
         )
         d = pl.col("duration_s")
         slow = d > pl.col("_hung_lim")
@@ -230,7 +235,9 @@ def with_failures(
     else:
         failed = parse_failure(failure).fill_null(False)
     out = lf.with_columns(failed.alias("failed"))
-    extra = [c for c in ("_hung_med", "_hung_lim", "_hung_tp") if c in out.collect_schema()]
+    extra = [
+        c for c in ("_hung_row", "_hung_med", "_hung_lim", "_hung_tp") if c in out.collect_schema()
+    ]
     return out.drop(extra) if extra else out
 
 

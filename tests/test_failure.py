@@ -48,6 +48,41 @@ def test_hung_threshold_is_far_beyond_normal() -> None:
     assert hung_thresholds(slow).table["limit_s"][0] >= 20 * 0.99
 
 
+def test_hung_limits_follow_each_rows_endpoint() -> None:
+    # Limits learnt per endpoint; applied to rows in a mixed order, with a null endpoint
+    # (looked up as "other") and one the thresholds never saw (no limit: never hung).
+    learn = pl.DataFrame(
+        {
+            "status": pl.Series([200] * 8, dtype=pl.Int16),
+            "endpoint": ["blob"] * 4 + ["other"] * 4,
+            "duration_s": [10.0, 10.0, 10.0, 10.0, 0.01, 0.01, 0.01, 0.01],
+            "bytes_sent": [0] * 8,
+            "method": ["GET"] * 8,
+        }
+    )
+    hung = hung_thresholds(learn)
+    assert hung.table["endpoint"].to_list() == ["blob", "other"]
+    rows = pl.DataFrame(
+        {
+            "status": pl.Series([200] * 5, dtype=pl.Int16),
+            "endpoint": [None, "blob", "unseen", "other", "blob"],
+            "duration_s": [5.0, 5.0, 5000.0, 0.01, 500.0],
+            "bytes_sent": [0] * 5,
+            "method": ["GET"] * 5,
+        }
+    )
+    out = with_failures(rows.lazy(), hung=hung).collect()
+    assert out["fail_hung"].to_list() == [True, False, False, False, True]
+    assert out.columns == [
+        *rows.columns,
+        "fail_5xx",
+        "fail_429",
+        "fail_aborted",
+        "fail_hung",
+        "failed",
+    ]
+
+
 def test_user_expression_replaces_default() -> None:
     out = with_failures(frame().lazy(), failure="status >= 500 or duration_s > 30").collect()
     assert out["failed"].to_list() == [False, True, False, False, False, False, False, True]
