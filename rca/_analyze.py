@@ -15,6 +15,7 @@ import tempfile
 import threading
 import time as _time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -155,18 +156,28 @@ def _analyze(
     scratch: Path,
 ) -> Result:
     started = _time.perf_counter()
-    _warm_imports()
     t_since, t_until = _when(since, "since"), _when(until, "until")
     requests, log_quality = _load_logs(logs, format, progress, scratch)
-    metric_frame, metric_quality = _load_metrics(metrics, progress)
-    if requests is None and metric_frame is None:
-        raise ParameterError("nothing to analyse: give logs, metrics or both")
-    unfiltered = (requests, metric_frame)
+    all_requests = requests
     if requests is not None:
         if t_since is not None:
             requests = requests.filter(pl.col("ts") >= t_since)
         if t_until is not None:
             requests = requests.filter(pl.col("ts") < t_until)
+    # The metrics are parsed on a thread (Python, holding the GIL) while Polars, which
+    # releases it, reads what needs no metrics: the requests' span and hung thresholds.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rca-metrics") as pool:
+        metrics_job = pool.submit(_load_metrics, metrics, progress)
+        span, hung = None, None
+        if requests is not None:
+            b = requests.select(pl.col("ts").min().alias("a"), pl.col("ts").max().alias("b"))
+            span = b.collect().row(0)
+            hung = hung_thresholds(requests)
+        metric_frame, metric_quality = metrics_job.result()
+    _warm_imports()
+    if requests is None and metric_frame is None:
+        raise ParameterError("nothing to analyse: give logs, metrics or both")
+    unfiltered = (all_requests, metric_frame)
     if metric_frame is not None:
         if t_since is not None:
             metric_frame = metric_frame.filter(pl.col("ts") >= t_since)
@@ -176,11 +187,8 @@ def _analyze(
     # -- window and bucket ------------------------------------------------------------
     progress.start("bucketing requests")
     bounds = []
-    if requests is not None:
-        b = requests.select(pl.col("ts").min().alias("a"), pl.col("ts").max().alias("b"))
-        row = b.collect().row(0)
-        if row[0] is not None:
-            bounds.append(row)
+    if span is not None and span[0] is not None:
+        bounds.append(span)
     if metric_frame is not None and metric_frame.height:
         bounds.append((metric_frame["ts"].min(), metric_frame["ts"].max()))
     if not bounds:
@@ -196,7 +204,6 @@ def _analyze(
 
     # -- requests -> buckets ----------------------------------------------------------
     if requests is not None:
-        hung = hung_thresholds(requests)
         flagged = with_failures(requests, hung=hung, failure=failure)
         buckets = bucket_requests(flagged, bucket_seconds=bucket_s)
     else:
