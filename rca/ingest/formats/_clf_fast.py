@@ -322,6 +322,7 @@ def parse_fast(view: LineBytes, *, timing: bool, compiled: bool | None = None) -
 
 
 def _parse_compiled(view: LineBytes, *, timing: bool) -> FastResult:
+    """``parse_fast`` by the C scanner: numpy buffers in, Arrow columns over them out."""
     import pyarrow as pa
 
     assert _scanner is not None
