@@ -2,8 +2,7 @@
 
 The extensions are optional: without a C compiler the install still succeeds, and the code
 uses their references instead (the same results, several times slower): the numpy fast path
-for the combined / nginx_timing scanner, the Polars path for registry JSON lines, the Polars
-expressions for the registry routes.
+for the combined / nginx_timing scanner, the Polars expressions for the registry routes.
 """
 
 from setuptools import Extension, setup
@@ -15,7 +14,6 @@ setup(
         Extension(name, [source], extra_compile_args=_FLAGS, optional=True)
         for name, source in [
             ("rca.ingest.formats._clf_scan", "rca/ingest/formats/_clf_scan.c"),
-            ("rca.ingest.formats._registry_scan", "rca/ingest/formats/_registry_scan.c"),
             ("rca.ingest._derive_kernels", "rca/ingest/_derive_kernels.c"),
         ]
     ]

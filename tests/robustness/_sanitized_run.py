@@ -2,7 +2,7 @@
 UndefinedBehaviorSanitizer, fed mutated log lines and random views, compared with their
 references. Run with libasan preloaded; a memory error aborts the process.
 
-    python -m tests.robustness._sanitized_run BUILD_DIR ROUNDS LINES [REGISTRY_LINES]
+    python -m tests.robustness._sanitized_run BUILD_DIR ROUNDS
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import polars as pl
 
 from rca.ingest import _derive
 from rca.ingest._files import LineChunk
-from rca.ingest.formats import _clf_fast, _registry, _registry_fast
+from rca.ingest.formats import _clf_fast
 
 
 def _load(name: str, build: Path) -> object:
@@ -31,18 +31,17 @@ def _load(name: str, build: Path) -> object:
 
 
 _ALPHABET = b' "\\-/?#:,.[]+0123456789aAxXzZ5C\t\x00\x7f\xc3\xa9'
-_JSON_ALPHABET = b' "\\{}[]:,.-+/0123456789eEuUnsmhtrlfaTZ\t\x00\x7f\xc2\xb5\xc3\xa9\xce\xbc'
 _PARTS = ["/", "/v2/", "blobs", "uploads", "manifests", "tags", "list", "a", "bcdefghijklmn", "//"]
 _IP = "0123456789.:fFx%"
 
 
-def _mutate(line: bytes, rnd: random.Random, alphabet: bytes = _ALPHABET) -> bytes:
+def _mutate(line: bytes, rnd: random.Random) -> bytes:
     out = bytearray(line)
     for _ in range(rnd.randint(0, 6)):
         at = rnd.randint(0, len(out))
         roll = rnd.random()
         if roll < 0.4:
-            out[at:at] = bytes([rnd.choice(alphabet)]) * rnd.randint(1, 3)
+            out[at:at] = bytes([rnd.choice(_ALPHABET)]) * rnd.randint(1, 3)
         elif roll < 0.8:
             del out[at : at + rnd.randint(1, 5)]
         else:
@@ -54,9 +53,7 @@ def main() -> None:
     build, rounds = Path(sys.argv[1]), int(sys.argv[2])
     _clf_fast._scanner = _load("rca.ingest.formats._clf_scan", build)
     _derive._kernels = _load("rca.ingest._derive_kernels", build)
-    _registry_fast._scanner = _load("rca.ingest.formats._registry_scan", build)
     plain = Path(sys.argv[3]).read_bytes().splitlines()
-    registry = Path(sys.argv[4]).read_bytes().splitlines() if len(sys.argv) > 4 else []
     rnd = random.Random(7)
     for _ in range(rounds):
         data = b"\n".join(_mutate(rnd.choice(plain), rnd) for _ in range(80)) + b"\n"
@@ -97,41 +94,7 @@ def main() -> None:
                 np.zeros(n, np.uint8),
                 np.empty(n, np.uint8),
             )
-        if registry:
-            _registry_round(registry, rnd)
     print("sanitized run: clean")
-
-
-def _registry_round(registry: list[bytes], rnd: random.Random) -> None:
-    """Mutated registry JSON lines through the scanner and its reference; views near and
-    past the ends of their buffers, and an aux too small, through the scanner alone."""
-    data = b"\n".join(_mutate(rnd.choice(registry), rnd, _JSON_ALPHABET) for _ in range(60))
-    lines = LineChunk(data + b"\n").lines
-    got = _registry._parse_json(lines)
-    held, _registry_fast._scanner = _registry_fast._scanner, None
-    want = _registry._parse_json(lines)
-    _registry_fast._scanner = held
-    assert got.equals(want)
-    n = rnd.randint(1, 30)
-    buffers = [
-        np.frombuffer(rnd.choice(registry)[: rnd.randint(0, 900)], np.uint8).copy()
-        for _ in range(rnd.randint(1, 3))
-    ]
-    views = np.zeros((n, 4), np.uint32)
-    views[:, 0] = [rnd.randint(0, 1000) for _ in range(n)]  # length
-    views[:, 2] = [rnd.randint(0, 3) for _ in range(n)]  # buffer index
-    views[:, 3] = [rnd.randint(0, 900) for _ in range(n)]  # offset
-    out = [
-        np.empty(n, np.uint8),
-        np.empty(n, np.int64),
-        np.empty(n, np.float64),
-        np.empty(n, np.int16),
-        np.empty(n, np.int64),
-        np.empty((6, n, 16), np.uint8),
-        np.empty((10, (n + 7) // 8), np.uint8),
-        np.empty(rnd.randint(1, 2000), np.uint8),  # aux, often too small
-    ]
-    held.scan(views.view(np.uint8).reshape(n, 16), buffers, *out)
 
 
 if __name__ == "__main__":

@@ -6,8 +6,7 @@ torn lines up front; the rest are decoded in bulk with ``pl.read_ndjson`` (fast,
 if a batch still fails (a torn line that ran into the next one still looks like ``{…}``),
 the failing lines are looked for directly among a few suspects, and the batch is decoded
 around them exactly as bisection would split it: only the small parts holding a bad line
-are decoded line by line (natively where a line parses alone, so a line's values never
-depend on its neighbours; else in Python). When the suspects do not explain the failure, the
+are decoded line by line in Python. When the suspects do not explain the failure, the
 batch is bisected. Values come back as text (numbers as their JSON text, objects as JSON)
 so one key written as a number by one tool and a string by another still reads.
 
@@ -208,16 +207,8 @@ def _ndjson_bytes(text: pl.Series) -> bytes:
 
 
 def _per_line(rows: list[str], schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    """Each line on its own: natively when the native reader takes it alone, so that a
-    line reads the same whichever lines surround it (Python's text for numbers and objects
-    differs from the native reader's: ``200.0`` is ``"200.0"`` in Python, ``"200"``
-    natively), else in Python (torn lines, nginx's ``\\xHH``, raw control characters)."""
     records: list[dict[str, Any]] = []
     for row in rows:
-        native = _bulk(pl.Series([row], dtype=pl.String), schema)
-        if native is not None:
-            records.append({**native.row(0, named=True), OK: True})
-            continue
         obj = _loads(row)
         rec: dict[str, Any] = {name: None for name in schema}
         rec[OK] = obj is not None

@@ -30,11 +30,9 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
 import polars as pl
 
 from rca._schema import UTC_TS
-from rca.ingest.formats import _registry_fast
 from rca.ingest.formats._base import (
     KIND,
     MALFORMED,
@@ -311,30 +309,8 @@ def _to_requests(raw: pl.DataFrame) -> pl.DataFrame:
 
 
 def _parse_json(lines: pl.Series) -> pl.DataFrame:
-    """``RegistryJSON.parse_independent``: the rows of the compiled scanner
-    (``_registry_fast``) for the lines it reads, ``_json_rows`` for the rest (or all of
-    them, when it was not built), then ``_finish_with_keys`` over the whole chunk."""
-    scanned = _registry_fast.scan(lines)
-    if scanned is None:
-        return _finish_with_keys(_json_rows(lines))
-    rows, rest = scanned
-    if len(rest):
-        n = len(lines)
-        slow = _json_rows(lines.gather(rest)).select(
-            pl.col(c).cast(t) for c, t in _registry_fast.ROW_COLUMNS.items()
-        )
-        # Back to line order: each line's row in [scanned rows, reference rows].
-        order = np.arange(n, dtype=np.int64)
-        order[rest] = n + np.arange(len(rest))
-        rows = pl.concat([rows, slow], how="vertical", rechunk=True).gather(order)
-    return _finish_with_keys(rows)
-
-
-def _json_rows(lines: pl.Series) -> pl.DataFrame:
-    """One row per line, before ``_finish_with_keys``: the canonical fields, ``_kind`` and
-    ``request_id`` (``_registry_fast.ROW_COLUMNS``), as ``_to_requests(registry_json._raw(
-    lines))`` (the general path, which sniffing still uses) has them, computed with less
-    work per line. The reference of the compiled scanner, and its fallback.
+    """``RegistryJSON.parse``: the same frame as ``_to_requests(registry_json._raw(lines))``
+    (the general path, which sniffing still uses), computed with less work per line.
 
     Only lines shaped like a JSON object are decoded and carried through; the others (torn
     lines, access lines, blanks) can only be OTHER or MALFORMED and are classified on their
@@ -344,11 +320,6 @@ def _json_rows(lines: pl.Series) -> pl.DataFrame:
     """
     candidate = json_candidates(lines)
     every = bool(candidate.all())
-    if not every and not candidate.any():
-        # Only torn lines, blanks, access lines (what the scanner usually leaves): no JSON.
-        return pl.DataFrame(
-            [pl.Series(c, [None] * len(lines), t) for c, t in _registry_fast.ROW_COLUMNS.items()]
-        ).with_columns(_not_json_kind(lines))
     text = lines if every else lines.filter(candidate)
     decoded = decode_json_objects(text, _JSON_SCHEMA)
     raw = decoded.select(
@@ -386,7 +357,9 @@ def _json_rows(lines: pl.Series) -> pl.DataFrame:
         _strip_port(pl.col("_hop")).alias("client_ip"),
         *_plain_fields(status),
     )
-    out = frame.select(list(_registry_fast.ROW_COLUMNS))
+    # Non-candidates are never REQUEST rows, so dropping repeats within the candidates
+    # sees the same request ids in the same order as over all lines.
+    out = _finish_with_keys(frame)
     if every:
         return out
     # Back to one row per line: a null index gathers a row of nulls for each non-candidate,
@@ -394,18 +367,13 @@ def _json_rows(lines: pl.Series) -> pl.DataFrame:
     position = pl.select(pl.when(candidate).then(candidate.cum_sum() - 1)).to_series()
     out = out[position.cast(pl.UInt32)]
     rest_idx = (~candidate).arg_true()
-    return out.with_columns(out[KIND].scatter(rest_idx, _not_json_kind(lines.gather(rest_idx))))
-
-
-def _not_json_kind(lines: pl.Series) -> pl.Series:
-    """``_kind`` of lines that are not JSON-shaped: a blank or an access line is OTHER,
-    anything else (a torn line) MALFORMED."""
-    return pl.select(
-        pl.when((lines.str.strip_chars() == "") | lines.str.contains(_ACCESS_LINE))
+    rest = lines.gather(rest_idx)
+    rest_kind = pl.select(
+        pl.when((rest.str.strip_chars() == "") | rest.str.contains(_ACCESS_LINE))
         .then(pl.lit(OTHER, pl.UInt8))
         .otherwise(pl.lit(MALFORMED, pl.UInt8))
-        .alias(KIND)
     ).to_series()
+    return out.with_columns(out[KIND].scatter(rest_idx, rest_kind))
 
 
 _RFC3339_NANO = "%Y-%m-%dT%H:%M:%S%.f%#z"

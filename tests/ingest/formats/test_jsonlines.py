@@ -2,8 +2,7 @@
 
 When a batch fails, ``_decode`` looks for the failing lines and decodes around them; the
 result must be exactly ``_bisect``'s, including which good lines end up decoded line by
-line (natively when they parse alone, else in Python, whose text for objects and numbers
-differs from the native reader's).
+line in Python (whose text for objects and numbers can differ from the native reader's).
 """
 
 from __future__ import annotations
@@ -29,22 +28,18 @@ SCHEMA: dict[str, pl.DataType] = {"a": pl.String(), "b": pl.String(), "n": pl.St
 
 
 def good(i: int) -> str:
-    # Objects and floats read differently natively and in Python (so a line read in Python
-    # that should not be shows); the space in '{ "x"' keeps the line from looking like two
-    # objects run together.
+    # Objects and floats read differently natively and in Python, so a wrong partition
+    # shows; the space in '{ "x"' keeps the line from looking like two objects run together.
     return f'{{"a":"v{i}","b":{{ "x":{i},"y":[1.5,null]}},"n":{json.dumps(i * 1.25)}}}'
 
 
-def test_a_good_line_reads_the_same_whatever_its_neighbours() -> None:
-    # Its object reads differently natively and in Python; a line of a failing part is
-    # read natively when it parses alone, so a torn neighbour changes none of its values.
-    alone = decode_json_objects(pl.Series([good(3)]), SCHEMA)
-    obj = json.loads(good(3))["b"]
-    assert obj == {"x": 3, "y": [1.5, None]}
-    assert alone["b"][0] != jsonlines._text(obj)
-    beside_torn = _bisect(pl.Series([good(3), merged(3)]), SCHEMA)
-    assert_frame_equal(beside_torn.head(1), alone)
-    assert beside_torn["_json_ok"].to_list() == [True, False]
+def test_good_lines_parse_and_differ_natively() -> None:
+    # The premise of the partition checks: a good line decodes, and its object's text
+    # differs between the native reader and the line-by-line fallback.
+    text = pl.Series([good(3)])
+    native = decode_json_objects(text, SCHEMA)["b"][0]
+    assert json.loads(good(3))["b"] == {"x": 3, "y": [1.5, None]}
+    assert native != _bisect(pl.Series([good(3), merged(3)]), SCHEMA)["b"][0]
 
 
 def merged(i: int) -> str:

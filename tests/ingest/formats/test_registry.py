@@ -25,9 +25,6 @@ from rca.ingest.formats._registry import registry_json, registry_text
 
 from ._render import go_format
 
-#: Every test runs with the compiled scanner and with the Polars path alone.
-pytestmark = pytest.mark.usefixtures("registry_engine")
-
 DOCKER_UA = (
     "docker/20.10.12 go/go1.16.12 git-commit/459d0df kernel/5.13.0-28-generic os/linux "
     "arch/amd64 UpstreamClient(Docker-Client/20.10.12 \\(linux\\))"

@@ -32,9 +32,6 @@ from rca.ingest.formats._registry import (
 
 from .test_registry import TEXT_LINES, entry, render, to_json_line
 
-#: Every test runs with the compiled scanner and with the Polars path alone.
-pytestmark = pytest.mark.usefixtures("registry_engine")
-
 
 def general(lines: list[str], state: ParseState) -> pl.DataFrame:
     series = pl.Series("line", lines, dtype=pl.String)
@@ -167,16 +164,6 @@ def test_hostile_lines_one_at_a_time_and_in_chunks(start: int) -> None:
     # Alone (a chunk of only non-candidates, or only candidates), then with neighbours.
     assert_parity([[text] for text in HOSTILE[start : start + 7]])
     assert_parity([HOSTILE[start : start + 7], HOSTILE[start + 7 : start + 14]])
-
-
-def test_a_line_reads_the_same_beside_a_torn_line() -> None:
-    # A float status reads as "200" natively and "200.0" in Python: the line must not turn
-    # MALFORMED because a torn neighbour sends its part of the chunk to the fallback.
-    good = line(**{"http.response.status": 200.0})
-    alone = registry_json.parse(pl.Series([good]), ParseState("a"))
-    beside = registry_json.parse(pl.Series([good, GOOD[:50] + GOOD]), ParseState("b"))
-    assert_frame_equal(beside.head(1), alone)
-    assert alone.get_column("status").to_list() == [200]
 
 
 def test_empty_and_all_blank_chunks() -> None:
