@@ -239,7 +239,7 @@ def _go_unquote(text: str) -> str:
     for match in _GO_ESCAPE.finditer(text):
         out += text[pos : match.start()].encode("utf-8", errors="replace")
         esc = match.group(1)
-        if esc[0] == "x":
+        if esc[0] == "x" and len(esc) == 3:  # "\\x" without two hex digits: as below
             out.append(int(esc[1:], 16))
         elif esc[0] in "uU" and len(esc) > 1:
             code = int(esc[1:], 16)

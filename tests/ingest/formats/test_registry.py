@@ -398,3 +398,15 @@ def test_sniff_prefilter_never_rejects_a_logrus_line(
     lines = pl.Series("line", [line, *TEXT_LINES[:3]], dtype=pl.String)
     logrus = fmt._raw(lines)["_logrus"]
     assert not (logrus & ~fmt._may_be_logrus(lines)).any()
+
+
+def test_a_backslash_x_without_hex_digits_is_kept_as_text() -> None:
+    # "\xZZ" in a quoted value once raised ValueError (int("", 16)) out of the parser
+    # (found by Hypothesis in test_sniff_prefilter_never_rejects_a_logrus_line).
+    line = (
+        'time="2021-04-01T10:00:00Z" level=info msg="response completed" '
+        'http.request.method=GET http.request.uri=/v2/ http.request.useragent="a\\xZZ\\x" '
+        "http.response.status=200"
+    )
+    out = parse(registry_text, [line])
+    assert out["user_agent"].to_list() == ["axZZx"]
