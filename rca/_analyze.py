@@ -441,8 +441,9 @@ def _check_size(
 
 def _warm_imports() -> None:
     """Import scikit-learn (for the evidence features, ~1 s of imports) on a background
-    thread while Polars reads the data: the scans release the GIL, so the import costs no
-    wall time. A later ``import`` in the main thread waits for this one if unfinished."""
+    thread while Polars buckets and counts the requests: the scans release the GIL, so the
+    import costs little wall time. Started after the metrics are parsed, which is Python
+    work too. A later ``import`` in the main thread waits for this one if unfinished."""
 
     def load() -> None:
         import sklearn.metrics  # noqa: F401

@@ -39,9 +39,13 @@ User-agent decisions, for the record:
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import polars as pl
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
 
 from rca._schema import DERIVED_FIELDS
 from rca.ingest._compiled import load
@@ -355,55 +359,59 @@ def _join_user_agent(frame: FrameT) -> FrameT:
 _kernels: Any = load("rca.ingest._derive_kernels")
 
 
-def _compiled_routes(frame: pl.DataFrame) -> list[pl.Series] | None:
-    """``endpoint``, ``repository`` and ``namespace`` from the compiled kernel
-    (``_derive_kernels.c``), which gives what the expressions below give for ASCII paths and
-    methods without nulls; None for any other frame (the expressions then run)."""
+def _views(text: pl.Series) -> tuple[np.ndarray, list[pa.Buffer]] | None:
+    """A String column's Arrow string views (16 bytes a row, contiguous) and their data
+    buffers, for the kernels; None unless the text is ASCII (byte offsets are then
+    character offsets, as the expressions count them)."""
     import numpy as np
     import pyarrow as pa
+
+    if (text.str.len_bytes() != text.str.len_chars()).any():
+        return None
+    arr = text.rechunk().to_arrow(compat_level=pl.CompatLevel.newest())
+    if not isinstance(arr, pa.StringViewArray):
+        return None
+    raw = np.frombuffer(arr.buffers()[1], np.uint8).reshape(-1, 16)
+    views = np.ascontiguousarray(raw[arr.offset : arr.offset + len(arr)])
+    return views, [b for b in arr.buffers()[2:] if b is not None]
+
+
+def _string_column(
+    name: str, views: np.ndarray, valid: np.ndarray | None, data: list[Any]
+) -> pl.Series:
+    """Views made by a kernel, over ``data``, as a String column (``valid``: its bitmap)."""
+    import pyarrow as pa
+
+    validity = None if valid is None else pa.py_buffer(valid)
+    arr = pa.Array.from_buffers(
+        pa.string_view(), len(views), [validity, pa.py_buffer(views), *data]
+    )
+    return pl.Series(name, arr)
+
+
+def _compiled_routes(frame: pl.DataFrame) -> list[pl.Series] | None:
+    """``endpoint``, ``repository`` and ``namespace`` from the compiled kernel
+    (``_derive_kernels.c``), which gives what the expressions give for ASCII paths and
+    methods without nulls; None for any other frame (the expressions then run)."""
+    import numpy as np
 
     path, method = frame.get_column("path"), frame.get_column("method")
     if path.null_count() or method.null_count() or not frame.height:
         return None
-    for text in (path, method):
-        if (text.str.len_bytes() != text.str.len_chars()).any():
-            return None
-    newest = pl.CompatLevel.newest()
-    paths = path.rechunk().to_arrow(compat_level=newest)
-    methods = method.rechunk().to_arrow(compat_level=newest)
-    if not isinstance(paths, pa.StringViewArray) or not isinstance(methods, pa.StringViewArray):
+    paths, methods = _views(path), _views(method)
+    if paths is None or methods is None:
         return None
     n = frame.height
-
-    def views(arr: pa.StringViewArray) -> np.ndarray:
-        raw = np.frombuffer(arr.buffers()[1], np.uint8).reshape(-1, 16)
-        return np.ascontiguousarray(raw[arr.offset : arr.offset + n])
-
     endpoint = np.empty((n, 16), np.uint8)
     repository = np.empty((n, 16), np.uint8)
     namespace = np.empty((n, 16), np.uint8)
     valid = np.zeros((2, (n + 7) // 8), np.uint8)
-    data = [b for b in paths.buffers()[2:] if b is not None]
-    _kernels.routes(
-        views(paths),
-        data,
-        views(methods),
-        [b for b in methods.buffers()[2:] if b is not None],
-        endpoint,
-        repository,
-        namespace,
-        valid,
-    )
-
-    def column(name: str, out: np.ndarray, bits: np.ndarray | None) -> pl.Series:
-        validity = None if bits is None else pa.py_buffer(bits)
-        arr = pa.Array.from_buffers(pa.string_view(), n, [validity, pa.py_buffer(out), *data])
-        return pl.Series(name, arr)
-
+    _kernels.routes(*paths, *methods, endpoint, repository, namespace, valid)
+    data = paths[1]  # repository and namespace are views into the paths
     return [
-        column("endpoint", endpoint, None),
-        column("repository", repository, valid[0]),
-        column("namespace", namespace, valid[1]),
+        _string_column("endpoint", endpoint, None, data),
+        _string_column("repository", repository, valid[0], data),
+        _string_column("namespace", namespace, valid[1], data),
     ]
 
 
@@ -414,29 +422,19 @@ def _compiled_prefixes(ips: pl.Series) -> pl.Series | None:
     import pyarrow as pa
 
     # The prefixes' text buffer holds 16 bytes a row at u32 offsets.
-    if not ips.len() or ips.len() >= 2**28 or (ips.str.len_bytes() != ips.str.len_chars()).any():
+    if not ips.len() or ips.len() >= 2**28:
         return None
-    arr = ips.rechunk().to_arrow(compat_level=pl.CompatLevel.newest())
-    if not isinstance(arr, pa.StringViewArray):
+    found = _views(ips)
+    if found is None:
         return None
-    n = len(arr)
-    raw = np.frombuffer(arr.buffers()[1], np.uint8).reshape(-1, 16)
-    views = np.ascontiguousarray(raw[arr.offset : arr.offset + n])
+    n = ips.len()
     present = ips.is_not_null().to_numpy().astype(np.uint8)
     prefixes = np.empty((n, 16), np.uint8)
     text = np.empty((n, 16), np.uint8)
     valid = np.zeros((n + 7) // 8, np.uint8)
     other = np.empty(n, np.uint8)
-    data = [b for b in arr.buffers()[2:] if b is not None]
-    others = _kernels.ipv4_prefixes(views, data, present, prefixes, text, valid, other)
-    out = pl.Series(
-        "client_prefix",
-        pa.Array.from_buffers(
-            pa.string_view(),
-            n,
-            [pa.py_buffer(valid), pa.py_buffer(prefixes), pa.py_buffer(text)],
-        ),
-    )
+    others = _kernels.ipv4_prefixes(*found, present, prefixes, text, valid, other)
+    out = _string_column("client_prefix", prefixes, valid, [pa.py_buffer(text)])
     if others:
         at = np.flatnonzero(other)
         v6 = pl.DataFrame({"client_ip": ips.gather(at)}).lazy()
@@ -465,13 +463,19 @@ def derive(frame: FrameT) -> FrameT:
     existing = [c for c in DERIVED_FIELDS if c in frame.collect_schema()]
     if existing:
         frame = frame.drop(existing)
-    if isinstance(frame, pl.DataFrame) and _kernels is not None:
-        by_kernel = _compiled_routes(frame)
-        if by_kernel is not None:
-            frame = frame.with_columns(by_kernel)
-            frame = _join_client_prefix(frame)
-            frame = _join_user_agent(frame)
-            return frame.with_columns([pl.col(c).cast(t) for c, t in DERIVED_FIELDS.items()])
+    by_kernel = (
+        _compiled_routes(frame)
+        if isinstance(frame, pl.DataFrame) and _kernels is not None
+        else None
+    )
+    frame = frame.with_columns(by_kernel) if by_kernel is not None else _routes(frame)
+    frame = _join_client_prefix(frame)
+    frame = _join_user_agent(frame)
+    return frame.with_columns([pl.col(c).cast(t) for c, t in DERIVED_FIELDS.items()])
+
+
+def _routes(frame: FrameT) -> FrameT:
+    """``endpoint``, ``repository`` and ``namespace`` by the expressions."""
     path = pl.col("path")
     # Where the route starts (the regex runs once), then every attribute from that offset.
     frame = frame.with_columns(_route_start(frame).alias("__before"))
@@ -486,7 +490,4 @@ def derive(frame: FrameT) -> FrameT:
         endpoint=_endpoint(path, pl.col("method"), head, routed),
         repository=pl.when(routed).then(path.str.slice(4, before - 4)),
     ).drop("__before", "__routed", "__head")
-    frame = frame.with_columns(namespace=pl.col("repository").str.split("/").list.first())
-    frame = _join_client_prefix(frame)
-    frame = _join_user_agent(frame)
-    return frame.with_columns([pl.col(c).cast(t) for c, t in DERIVED_FIELDS.items()])
+    return frame.with_columns(namespace=pl.col("repository").str.split("/").list.first())

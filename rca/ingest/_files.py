@@ -269,7 +269,7 @@ class LineChunk:
     @functools.cached_property
     def _decoded(self) -> tuple[pl.Series, int]:
         view = self.bytes_view
-        if len(view.buf) >= _MAX_VIEW_BUFFER:
+        if len(view.buf) >= MAX_VIEW_BUFFER:
             return _decode_lines(self.data)
         # ASCII lines are valid UTF-8 as they are: String views into the chunk, no copy.
         # Only lines with a byte above 127 are decoded (U+FFFD for what is not UTF-8):
@@ -373,8 +373,9 @@ class LineChunk:
 
 
 #: String views hold u32 offsets into their buffer.
-_MAX_VIEW_BUFFER = 2**32 - 16
-_LOW_BYTES64 = np.array([(1 << (8 * k)) - 1 for k in range(9)], dtype=np.uint64)
+MAX_VIEW_BUFFER = 2**32 - 16
+#: Masks keeping the low ``k`` bytes of a 64-bit word, and of a 32-bit word.
+LOW_BYTES64 = np.array([(1 << (8 * k)) - 1 for k in range(9)], dtype=np.uint64)
 _LOW_BYTES32 = np.array([(1 << (8 * k)) - 1 for k in range(5)], dtype=np.uint32)
 
 
@@ -392,7 +393,7 @@ def string_views(buf: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> pl.Series:
     # A view is 16 bytes: u32 length, then up to 12 bytes inline, or else a 4-byte
     # prefix, u32 buffer index (0) and u32 offset.
     inline = lengths <= 12
-    w0 = u64[lo] & _LOW_BYTES64[np.minimum(lengths, 8)]
+    w0 = u64[lo] & LOW_BYTES64[np.minimum(lengths, 8)]
     w1 = u32[lo + 8] & _LOW_BYTES32[np.clip(lengths - 8, 0, 4)]
     views = np.empty((n, 2), np.uint64)
     views[:, 0] = lengths.astype(np.uint64) | (w0 << np.uint64(32))

@@ -30,7 +30,13 @@ import polars as pl
 
 from rca._schema import REQUEST_FIELDS
 from rca.ingest._compiled import load
-from rca.ingest._files import LineBytes, scratch_masks, string_views
+from rca.ingest._files import (
+    LOW_BYTES64,
+    MAX_VIEW_BUFFER,
+    LineBytes,
+    scratch_masks,
+    string_views,
+)
 from rca.ingest.formats._base import KIND, MALFORMED, OTHER, REQUEST
 from rca.ingest.formats._log_format import unescape_unique
 
@@ -90,9 +96,6 @@ _MAX_DIGITS = 18  # an Int64 holds any 18-digit number
 #: casting the text to Float64 gives. Longer tokens are left to the regex parser.
 _MAX_FLOAT_DIGITS = 15
 _HTTP = int.from_bytes(b"HTTP/", "little")
-#: Masks keeping the low ``k`` bytes of a 64-bit word, and of a 32-bit word.
-_LOW_BYTES64 = np.array([(1 << (8 * k)) - 1 for k in range(9)], dtype=np.uint64)
-_LOW_BYTES32 = np.array([(1 << (8 * k)) - 1 for k in range(5)], dtype=np.uint32)
 #: Exact powers of ten (from integers, not from pow()).
 _POW10 = np.array([float(10**k) for k in range(_MAX_DIGITS + 1)])
 
@@ -168,9 +171,8 @@ class _Buffer:
         self.backslashes = at[char == _BACKSLASH]
         self.commas = at[char == _COMMA]
         self.cuts = at[(char == _QMARK) | (char == _HASH)]
-        # Unaligned little-endian reads of 8 and 4 bytes at any position.
+        # Unaligned little-endian reads of 8 bytes at any position.
         self.u64 = np.ndarray((len(raw) + 8,), "<u8", buf.data, 0, (1,))
-        self.u32 = np.ndarray((len(raw) + 12,), "<u4", buf.data, 0, (1,))
 
     def strings(self, lo: np.ndarray, hi: np.ndarray) -> pl.Series:
         """Bytes ``[lo, hi)`` of each row as a String column of views into the buffer."""
@@ -310,7 +312,7 @@ def parse_fast(view: LineBytes, *, timing: bool, compiled: bool | None = None) -
     the scanner when it was built. Both take the same lines and give the same fields.
     Returns None when the chunk cannot use the fast path at all (e.g. a buffer over 4 GiB).
     """
-    if len(view.buf) >= 2**32 - 16 or len(view.starts) == 0:
+    if len(view.buf) >= MAX_VIEW_BUFFER or len(view.starts) == 0:
         return None
     if compiled is None:
         compiled = _scanner is not None
@@ -414,10 +416,8 @@ def _parse_compiled(view: LineBytes, *, timing: bool) -> FastResult:
     )
 
 
-def _parse_numpy(view: LineBytes, *, timing: bool) -> FastResult | None:
+def _parse_numpy(view: LineBytes, *, timing: bool) -> FastResult:
     n = len(view.starts)
-    if len(view.buf) >= 2**32 - 16 or n == 0:
-        return None
     b = _Buffer(view)
     buf, spaces, quotes = b.buf, b.spaces, b.quotes
     starts, ends = view.starts, view.ends
@@ -461,7 +461,7 @@ def _parse_numpy(view: LineBytes, *, timing: bool) -> FastResult | None:
     proto_len = req_hi - (a2 + 1)
     good &= (proto_len >= 6) & (proto_len <= 8)
     proto = b.u64[np.minimum(a2 + 1, len(b.u64) - 1)]
-    good &= (proto & _LOW_BYTES64[5]) == _HTTP
+    good &= (proto & LOW_BYTES64[5]) == _HTTP
     for j in range(5, 8):
         c = ((proto >> np.uint64(8 * j)) & np.uint64(255)).astype(np.uint8)
         good &= (j >= proto_len) | (c - np.uint8(48) <= 9) | (c == ord("."))
