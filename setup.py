@@ -2,7 +2,8 @@
 
 The extensions are optional: without a C compiler the install still succeeds, and the code
 uses their references instead (the same results, several times slower): the numpy fast path
-for the combined / nginx_timing scanner, the Polars expressions for the registry routes.
+for the combined / nginx_timing scanner, the Polars expressions for the registry routes, the
+numpy passes that split a chunk into lines.
 """
 
 from setuptools import Extension, setup
@@ -15,6 +16,7 @@ setup(
         for name, source in [
             ("rca.ingest.formats._clf_scan", "rca/ingest/formats/_clf_scan.c"),
             ("rca.ingest._derive_kernels", "rca/ingest/_derive_kernels.c"),
+            ("rca.ingest._line_bounds", "rca/ingest/_line_bounds.c"),
         ]
     ]
 )

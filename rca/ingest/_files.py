@@ -18,11 +18,13 @@ import zlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
 
 from rca._errors import IngestError
+from rca.ingest._compiled import load
 
 GZIP_MAGIC = b"\x1f\x8b"
 PARQUET_MAGIC = b"PAR1"
@@ -323,7 +325,7 @@ class LineChunk:
 
     @functools.cached_property
     def bytes_view(self) -> LineBytes:
-        """The lines' boundaries and unusual bytes, found with a few passes of numpy."""
+        """The lines' boundaries and unusual bytes (``line_bounds``: compiled, or numpy)."""
         data = self.data
         if self._room is not None:
             buf = self._room[: len(data) + 16]
@@ -332,26 +334,9 @@ class LineChunk:
             buf[: len(data)] = np.frombuffer(data, np.uint8)
         buf[len(data) :] = 0
         raw = buf[: len(data)]
-        # One pass finds line ends and every byte outside printable ASCII (newlines are
-        # control characters).
-        mask, other = scratch_masks(len(raw))
-        np.less(raw, 32, out=mask)
-        np.greater(raw, 126, out=other)
-        mask |= other
-        at = np.flatnonzero(mask)
-        char = raw[at]
-        newline = char == 10
-        ends = at[newline]
-        starts = np.empty_like(ends)
-        starts[:1] = 0
-        starts[1:] = ends[:-1] + 1
-        unusual = at[~newline]
-        if len(unusual) and (char == 13).any():
-            # A "\r" right before the "\n" is part of the line terminator.
-            cr = (raw[unusual] == 13) & (raw[unusual + 1] == 10)
-            if cr.any():
-                ends = ends - (raw[np.maximum(ends - 1, 0)] == 13) * (ends > starts)
-                unusual = unusual[~cr]
+        starts, ends, unusual = (
+            line_bounds(raw) if _line_bounds is not None else line_bounds_numpy(raw)
+        )
         return LineBytes(buf=buf, starts=starts, ends=ends, unusual=unusual)
 
     def take(self, rows: np.ndarray) -> pl.Series:
@@ -370,6 +355,44 @@ class LineChunk:
         data = self.data
         pieces = zip(view.starts[rows].tolist(), view.ends[rows].tolist(), strict=True)
         return b"\n".join([data[a:b] for a, b in pieces]) + b"\n"
+
+
+_line_bounds: Any = load("rca.ingest._line_bounds")
+
+
+def line_bounds(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``LineBytes``' starts, ends and unusual positions of ``raw`` (whole lines, the last
+    ending in "\\n"), by the compiled kernel (``_line_bounds.c``)."""
+    lines, others = _line_bounds.count(raw)
+    starts, ends = np.empty(lines, np.int64), np.empty(lines, np.int64)
+    unusual = np.empty(others, np.int64)
+    _line_bounds.fill(raw, starts, ends, unusual)
+    return starts, ends, unusual
+
+
+def line_bounds_numpy(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``line_bounds`` with a few passes of numpy: the reference for the kernel."""
+    # One pass finds line ends and every byte outside printable ASCII (newlines are
+    # control characters).
+    mask, other = scratch_masks(len(raw))
+    np.less(raw, 32, out=mask)
+    np.greater(raw, 126, out=other)
+    mask |= other
+    at = np.flatnonzero(mask)
+    char = raw[at]
+    newline = char == 10
+    ends = at[newline]
+    starts = np.empty_like(ends)
+    starts[:1] = 0
+    starts[1:] = ends[:-1] + 1
+    unusual = at[~newline]
+    if len(unusual) and (char == 13).any():
+        # A "\r" right before the "\n" is part of the line terminator.
+        cr = (raw[unusual] == 13) & (raw[unusual + 1] == 10)
+        if cr.any():
+            ends = ends - (raw[np.maximum(ends - 1, 0)] == 13) * (ends > starts)
+            unusual = unusual[~cr]
+    return starts, ends, unusual
 
 
 #: String views hold u32 offsets into their buffer.

@@ -17,11 +17,14 @@ from rca._errors import IngestError
 from rca.ingest._files import (
     LineChunk,
     _decode_lines,
+    _line_bounds,
     expand,
     head_text,
     is_gzip,
     is_parquet,
     iter_line_chunks,
+    line_bounds,
+    line_bounds_numpy,
 )
 
 
@@ -218,3 +221,47 @@ def test_chunk_lines_as_views_equal_the_decoded_text(data: bytes) -> None:
     assert chunk.lines.to_list() == expected.to_list()
     assert chunk.invalid_utf8 == invalid
     assert LineChunk(data).invalid_utf8 == invalid  # counted without decoding the lines
+
+
+_KERNEL = pytest.mark.skipif(_line_bounds is None, reason="the C extensions are not built")
+
+
+def _same_bounds(data: bytes) -> None:
+    raw = np.frombuffer(data, np.uint8)
+    for got, want in zip(line_bounds(raw), line_bounds_numpy(raw), strict=True):
+        assert got.dtype == want.dtype
+        assert got.tolist() == want.tolist()
+
+
+@_KERNEL
+@given(st.lists(st.sampled_from([*_PIECES, b"12345678", b"\x7f", b"~ ", b"\x1f"]), max_size=60))
+@example([b"\r", b"\r", b"\n"])
+@example([b"12345678", b"\r\n", b"12345678", b"\x7f", b"\n"])
+def test_compiled_line_bounds_equal_the_numpy_reference(pieces: list[bytes]) -> None:
+    # Pieces of 8 bytes put unusual bytes on both sides of the kernel's word boundaries.
+    _same_bounds(b"".join(pieces) + b"\n")
+
+
+@_KERNEL
+def test_compiled_line_bounds_on_real_logs(real_apache: Path) -> None:
+    files = sorted(p for p in real_apache.parent.glob("*") if p.is_file() and not is_gzip(p))
+    for path in files:
+        data = path.read_bytes()
+        if not data.endswith(b"\n"):
+            data += b"\n"
+        _same_bounds(data)
+        # Every byte class at every offset of a word: the file shifted by 1..7 bytes.
+        for shift in range(1, 8):
+            _same_bounds(b"x" * shift + data[: 1 << 16] + b"\n")
+
+
+@_KERNEL
+def test_compiled_line_bounds_refuse_wrong_output_sizes() -> None:
+    raw = np.frombuffer(b"a\nb\xff\n", np.uint8)
+    lines, others = _line_bounds.count(raw)
+    assert (lines, others) == (2, 1)
+    short = np.empty(1, np.int64)
+    with pytest.raises(ValueError, match="do not match"):
+        _line_bounds.fill(raw, short, short, np.empty(1, np.int64))
+    with pytest.raises(ValueError, match="do not match"):
+        _line_bounds.fill(raw, np.empty(2, np.int64), np.empty(2, np.int64), np.empty(0, np.int64))

@@ -3,8 +3,9 @@
 Run as a script: ``python -m tests.robustness._atheris_target -max_total_time=60
 -artifact_prefix=DIR/ [CORPUS_DIR ...]``. Each input is written to a file and read with
 ``parse_logs`` and ``parse_metrics`` (auto-detection, then one explicit format chosen by
-the first byte), and scanned by the combined family's compiled scanner (C, not instrumented,
-so found by its crashes) and its numpy reference, which must take the same lines. Anything but an ``RCAError``, or counts that do not reconcile, is a crash:
+the first byte), split into lines by the compiled kernel and its numpy reference, and
+scanned by the combined family's compiled scanner (C, not instrumented, so found by its
+crashes) and its numpy reference; each pair must agree. Anything but an ``RCAError``, or counts that do not reconcile, is a crash:
 libFuzzer saves the input under the artifact prefix and exits non-zero. Add such a file to
 ``tests/robustness/corpus/crashes/`` once fixed.
 """
@@ -17,10 +18,11 @@ import tempfile
 from pathlib import Path
 
 import atheris
+import numpy as np
 
 with atheris.instrument_imports(include=["rca"]):
     from rca._errors import RCAError
-    from rca.ingest import parse_logs, parse_metrics
+    from rca.ingest import _files, parse_logs, parse_metrics
     from rca.ingest._files import LineChunk
     from rca.ingest.formats import _clf_fast, all_formats
     from rca.ingest.metrics import METRIC_FORMATS
@@ -38,10 +40,15 @@ def _reconciled(quality: object) -> None:
 
 
 def _scanners_agree(data: bytes, *, timing: bool) -> None:
-    if _clf_fast._scanner is None:
-        return
     if not data.endswith(b"\n"):
         data += b"\n"  # a chunk holds whole lines, as iter_line_chunks makes them
+    if _files._line_bounds is not None:
+        raw = np.frombuffer(data, np.uint8)
+        got, want = _files.line_bounds(raw), _files.line_bounds_numpy(raw)
+        if any(a.tolist() != b.tolist() for a, b in zip(got, want, strict=True)):
+            raise AssertionError("the compiled line bounds and the numpy reference disagree")
+    if _clf_fast._scanner is None:
+        return
     view = LineChunk(data).bytes_view
     compiled = _clf_fast.parse_fast(view, timing=timing, compiled=True)
     reference = _clf_fast.parse_fast(view, timing=timing, compiled=False)

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
-from rca.ingest import _derive
+from rca.ingest import _derive, _files
 from rca.ingest._files import LineChunk
 from rca.ingest.formats import _clf_fast
 
@@ -53,11 +53,15 @@ def main() -> None:
     build, rounds = Path(sys.argv[1]), int(sys.argv[2])
     _clf_fast._scanner = _load("rca.ingest.formats._clf_scan", build)
     _derive._kernels = _load("rca.ingest._derive_kernels", build)
+    _files._line_bounds = _load("rca.ingest._line_bounds", build)
     plain = Path(sys.argv[3]).read_bytes().splitlines()
     rnd = random.Random(7)
     for _ in range(rounds):
         data = b"\n".join(_mutate(rnd.choice(plain), rnd) for _ in range(80)) + b"\n"
         view = LineChunk(data).bytes_view
+        raw = np.frombuffer(data, np.uint8)
+        for got, want in zip(_files.line_bounds(raw), _files.line_bounds_numpy(raw), strict=True):
+            assert got.tolist() == want.tolist()
         for timing in (True, False):
             got = _clf_fast.parse_fast(view, timing=timing, compiled=True)
             want = _clf_fast.parse_fast(view, timing=timing, compiled=False)

@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SOURCES = {
     "_clf_scan": ROOT / "rca" / "ingest" / "formats" / "_clf_scan.c",
     "_derive_kernels": ROOT / "rca" / "ingest" / "_derive_kernels.c",
+    "_line_bounds": ROOT / "rca" / "ingest" / "_line_bounds.c",
 }
 
 

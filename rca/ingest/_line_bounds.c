@@ -1,0 +1,155 @@
+/* Compiled line splitting of rca.ingest._files: where each line of a chunk starts and ends,
+ * and where its bytes outside printable ASCII are (LineChunk.bytes_view).
+ *
+ * Ingest stage, read step. The numpy passes in _files.py are the reference (the tests
+ * compare both on every shape they know and on Hypothesis' bytes); they cost about 0.3 us
+ * a line in full-buffer comparisons and nonzero scans, this about 0.03: eight bytes are
+ * tested at a time, and only a word holding a byte outside 32..126 is looked at byte by
+ * byte.
+ *
+ * Two walks over the chunk: one counts, so that Python allocates the outputs exactly, and
+ * one fills them. Both run without the GIL.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* Whether some byte of x is below 32 or above 126 (exact for "some"; which byte is
+ * decided byte by byte). Below 32: the classic haszero-style borrow test; above 126: adding
+ * one sets the high bit of 127, and bytes from 128 have it already. */
+static inline int unusual_word(uint64_t x)
+{
+    uint64_t below = (x - 32 * ONES) & ~x & HIGHS;
+    uint64_t above = ((x + ONES) | x) & HIGHS;
+    return (below | above) != 0;
+}
+
+static inline int unusual_byte(uint8_t c) { return c < 32 || c > 126; }
+
+/* One walk over data. Counts the "\n" bytes (lines) and the other bytes outside 32..126
+ * (others), not counting a "\r" right before a "\n", which belongs to the line terminator.
+ * With outputs (starts non-NULL), also fills them, never past cap_lines / cap_others; it
+ * returns 0 if the counts exceed them. */
+static int walk(const uint8_t *data, Py_ssize_t n, int64_t *starts, int64_t *ends,
+                int64_t *unusual, Py_ssize_t cap_lines, Py_ssize_t cap_others,
+                Py_ssize_t *lines, Py_ssize_t *others)
+{
+    Py_ssize_t li = 0, oi = 0;
+    int64_t start = 0;
+    Py_ssize_t p = 0;
+    while (p < n) {
+        if (p + 8 <= n) {
+            uint64_t w;
+            memcpy(&w, data + p, 8);
+            if (!unusual_word(w)) {
+                p += 8;
+                continue;
+            }
+        }
+        Py_ssize_t stop = p + 8 <= n ? p + 8 : n;
+        for (; p < stop; p++) {
+            uint8_t c = data[p];
+            if (!unusual_byte(c))
+                continue;
+            if (c == '\n') {
+                if (starts) {
+                    if (li == cap_lines)
+                        return 0;
+                    int64_t end = p;
+                    if (end > start && data[end - 1] == '\r')
+                        end--;
+                    starts[li] = start;
+                    ends[li] = end;
+                }
+                li++;
+                start = p + 1;
+            } else if (!(c == '\r' && p + 1 < n && data[p + 1] == '\n')) {
+                if (starts) {
+                    if (oi == cap_others)
+                        return 0;
+                    unusual[oi] = p;
+                }
+                oi++;
+            }
+        }
+    }
+    *lines = li;
+    *others = oi;
+    return 1;
+}
+
+PyDoc_STRVAR(count_doc,
+"count(data) -> (lines, unusual)\n"
+"\n"
+"How many \"\\n\" bytes data holds, and how many other bytes outside printable ASCII\n"
+"(32..126), not counting a \"\\r\" right before a \"\\n\".");
+
+static PyObject *count(PyObject *self, PyObject *args)
+{
+    Py_buffer b;
+    if (!PyArg_ParseTuple(args, "y*", &b))
+        return NULL;
+    Py_ssize_t lines = 0, others = 0;
+    Py_BEGIN_ALLOW_THREADS
+    walk(b.buf, b.len, NULL, NULL, NULL, 0, 0, &lines, &others);
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&b);
+    return Py_BuildValue("nn", lines, others);
+}
+
+PyDoc_STRVAR(fill_doc,
+"fill(data, starts, ends, unusual)\n"
+"\n"
+"Line i of data is [starts[i], ends[i]) (int64), without its \"\\n\" and one \"\\r\" before\n"
+"it; unusual (int64) gets the positions of the other bytes outside 32..126, in increasing\n"
+"order. The arrays must hold exactly the counts count() gave; bytes after the last \"\\n\"\n"
+"belong to no line.");
+
+static PyObject *fill(PyObject *self, PyObject *args)
+{
+    Py_buffer b, bs, be, bu;
+    if (!PyArg_ParseTuple(args, "y*w*w*w*", &b, &bs, &be, &bu))
+        return NULL;
+    PyObject *result = NULL;
+    Py_ssize_t cap_lines = bs.len / 8, cap_others = bu.len / 8, lines = 0, others = 0;
+    int fits = 0;
+    if (bs.len % 8 || bu.len % 8 || be.len != bs.len) {
+        PyErr_SetString(PyExc_ValueError, "_line_bounds.fill: output sizes do not match");
+        goto done;
+    }
+    Py_BEGIN_ALLOW_THREADS
+    fits = walk(b.buf, b.len, bs.buf, be.buf, bu.buf, cap_lines, cap_others, &lines, &others);
+    Py_END_ALLOW_THREADS
+    if (!fits || lines != cap_lines || others != cap_others) {
+        PyErr_SetString(PyExc_ValueError, "_line_bounds.fill: the outputs do not match count()");
+        goto done;
+    }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyBuffer_Release(&b);
+    PyBuffer_Release(&bs);
+    PyBuffer_Release(&be);
+    PyBuffer_Release(&bu);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"count", count, METH_VARARGS, count_doc},
+    {"fill", fill, METH_VARARGS, fill_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "_line_bounds",
+    .m_doc = "Compiled line splitting for rca.ingest._files (see _line_bounds.c).",
+    .m_size = -1,
+    .m_methods = methods,
+};
+
+PyMODINIT_FUNC PyInit__line_bounds(void) { return PyModule_Create(&module); }
