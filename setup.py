@@ -3,7 +3,7 @@
 The extensions are optional: without a C compiler the install still succeeds, and the code
 uses their references instead (the same results, several times slower): the numpy fast path
 for the combined / nginx_timing scanner, the Polars expressions for the registry routes, the
-numpy passes that split a chunk into lines.
+numpy passes that split a chunk into lines, Polars' JSON decoder for registry_json.
 """
 
 from setuptools import Extension, setup
@@ -17,6 +17,7 @@ setup(
             ("rca.ingest.formats._clf_scan", "rca/ingest/formats/_clf_scan.c"),
             ("rca.ingest._derive_kernels", "rca/ingest/_derive_kernels.c"),
             ("rca.ingest._line_bounds", "rca/ingest/_line_bounds.c"),
+            ("rca.ingest.formats._registry_scan", "rca/ingest/formats/_registry_scan.c"),
         ]
     ]
 )

@@ -51,12 +51,8 @@ from rca.ingest.formats._common import (
     strip_port,
 )
 from rca.ingest.formats._godur import go_duration_seconds, rfc3339_utc
-from rca.ingest.formats._jsonlines import (
-    OK,
-    decode_json_lines,
-    decode_json_objects,
-    json_candidates,
-)
+from rca.ingest.formats._jsonlines import OK, decode_json_lines, json_candidates
+from rca.ingest.formats._registry_fast import decode_objects
 
 # Raw fields read from a registry line, in the column names used below.
 _KEYS = {
@@ -321,7 +317,7 @@ def _parse_json(lines: pl.Series) -> pl.DataFrame:
     candidate = json_candidates(lines)
     every = bool(candidate.all())
     text = lines if every else lines.filter(candidate)
-    decoded = decode_json_objects(text, _JSON_SCHEMA)
+    decoded = decode_objects(text, _JSON_SCHEMA)
     raw = decoded.select(
         *[pl.col(key).alias(name) for name, key in _KEYS.items() if name not in _LOGSTASH],
         *[

@@ -1,0 +1,98 @@
+"""The compiled path of the registry_json decoder: plain lines read by ``_registry_scan.c``.
+
+Ingest stage, format layer, hot path. Polars' JSON decoder was most of the cost of
+``RegistryJSON.parse_independent``. The C scanner reads the common lines (one flat logrus
+object of plain strings and integers) straight from the lines' Arrow string views and gives
+the raw text of each wanted key, the frame ``decode_json_objects`` would give for them. The
+lines it is not sure of go through ``decode_json_objects`` itself, which stays the reference
+and the fallback (scanner not built, or ``RCA_NO_COMPILED=1``). Nothing is computed from
+the values here: the Polars expressions of ``_registry`` run on these strings unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from rca.ingest._compiled import load
+from rca.ingest.formats._jsonlines import OK, decode_json_batch, decode_json_objects
+
+_scanner: Any = load("rca.ingest.formats._registry_scan")
+
+
+def decode_objects(
+    text: pl.Series, schema: dict[str, pl.DataType], *, compiled: bool | None = None
+) -> pl.DataFrame:
+    """``decode_json_objects(text, schema)`` (String fields only), the same frame, with the
+    lines the scanner takes read by it. ``compiled``: use the scanner (default: when built).
+    """
+    if compiled is None:
+        compiled = _scanner is not None
+    if not compiled or len(text) == 0 or text.null_count():
+        return decode_json_objects(text, schema)
+    if _scanner is None:
+        raise RuntimeError("rca's compiled scanner (_registry_scan) was not built")
+    if any(dtype != pl.String() for dtype in schema.values()):
+        return decode_json_objects(text, schema)
+    scanned, redo = _scan(text, list(schema))
+    if not len(redo):
+        return scanned
+    # The redone lines as the reference decodes them in one native batch. When that batch
+    # fails (a line that looks like {...} but is not JSON), the reference's values for a
+    # line depend on its neighbours (it decodes the failing part line by line in Python):
+    # the whole text then goes through the reference.
+    rest = decode_json_batch(text.gather(redo), schema)
+    if rest is None:
+        return decode_json_objects(text, schema)
+    n = len(text)
+    order = np.arange(n, dtype=np.int64)
+    order[redo] = n + np.arange(len(redo))
+    both = pl.concat([scanned, rest.with_columns(pl.lit(True).alias(OK))], how="vertical")
+    return both[pl.Series(order)]
+
+
+def _scan(text: pl.Series, keys: list[str]) -> tuple[pl.DataFrame, np.ndarray]:
+    """The scanner's frame (schema keys, then ``_json_ok`` True; redone rows null) and the
+    positions of the redone lines."""
+    import pyarrow as pa
+
+    arr = text.rechunk().to_arrow(compat_level=pl.CompatLevel.newest())
+    if not isinstance(arr, pa.StringViewArray):
+        arr = arr.cast(pa.string_view())
+    n = len(arr)
+    buffers = arr.buffers()
+    views = np.frombuffer(buffers[1], np.uint8).reshape(-1, 16)[arr.offset : arr.offset + n]
+    data = [b if b is not None else pa.py_buffer(b"") for b in buffers[2:]]
+    # Values are disjoint pieces of their lines: the lines' total length bounds aux (pages
+    # never written are never touched). Views of up to 12 bytes are inline, not in aux.
+    total = int(np.ascontiguousarray(views[:, :4]).view("<u4").sum(dtype=np.int64))
+    aux = np.empty(max(total, 1), np.uint8)
+    out = np.empty((len(keys), n, 16), np.uint8)
+    bitmap = (n + 7) // 8
+    valid = np.empty((len(keys), bitmap), np.uint8)
+    redo = np.empty(n, np.uint8)
+    _, used = _scanner.scan(
+        np.ascontiguousarray(views),
+        data,
+        [key.encode() for key in keys],
+        out,
+        valid,
+        redo,
+        aux,
+    )
+    text_buffer = pa.py_buffer(aux[:used])
+    columns = [
+        pl.Series(
+            key,
+            pa.Array.from_buffers(
+                pa.string_view(),
+                n,
+                [pa.py_buffer(valid[k]), pa.py_buffer(out[k]), text_buffer],
+            ),
+        )
+        for k, key in enumerate(keys)
+    ]
+    frame = pl.DataFrame([*columns, pl.Series(OK, np.ones(n, bool))])
+    return frame, np.flatnonzero(redo)

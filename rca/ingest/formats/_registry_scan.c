@@ -1,0 +1,500 @@
+/* A compiled scanner for the plain lines of the registry_json format.
+ *
+ * Ingest stage, format layer, the hot path. Polars' JSON decoder (``str.json_decode`` /
+ * ``read_ndjson``) was most of the cost of reading a registry's JSON log. Nearly every line
+ * is one flat logrus object of string and integer values, so this scanner reads such lines
+ * in one pass and gives, per wanted key, the raw text of its value: exactly what the
+ * decoder gives for it in a String field. It computes nothing from the values (no times,
+ * no durations): the Polars expressions that follow run on its strings as on the decoder's.
+ *
+ * A line is taken only when the scanner is sure of it: an object ``{...}`` with nothing
+ * around it, keys of printable ASCII without escapes, values that are strings of printable
+ * ASCII (escapes: \" \\ \/ in wanted values; also \b \f \n \r \t in other values),
+ * integers (wanted values: at most 18 digits and not "-0", which the decoder spells "0"),
+ * true, false or null; every wanted key at most once (the decoder keeps the first of a
+ * repeated key, Python's json the last); only spaces between tokens. Any other line
+ * (nested values, \u escapes, non-ASCII or control bytes, torn text, ...) is marked redo
+ * for the Polars decoder, which stays the reference.
+ *
+ * Log lines are attacker-controlled. Every line is read inside its own bytes (each view
+ * checked against its data buffer first), and every write is at a row below the line
+ * count (every output's size checked before the scan) or inside aux (checked per value).
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+#define MAX_KEYS 32
+#define MAX_INT_DIGITS 18
+#define MAX_OTHER_NUMBER 40
+#define MAX_AUX (((int64_t)1 << 32) - 1) /* views hold u32 offsets */
+
+typedef struct {
+    Py_ssize_t count;
+    Py_buffer *held;
+} Buffers;
+
+static void release(Buffers *b)
+{
+    for (Py_ssize_t i = 0; i < b->count; i++)
+        PyBuffer_Release(&b->held[i]);
+    PyMem_Free(b->held);
+    b->held = NULL;
+    b->count = 0;
+}
+
+static int acquire(PyObject *list, Buffers *b)
+{
+    b->count = 0;
+    b->held = NULL;
+    PyObject *seq = PySequence_Fast(list, "_registry_scan: data buffers must be a sequence");
+    if (!seq)
+        return 0;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    b->held = PyMem_Calloc(n ? (size_t)n : 1, sizeof(Py_buffer));
+    if (!b->held) {
+        Py_DECREF(seq);
+        PyErr_NoMemory();
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(seq, i), &b->held[i], PyBUF_SIMPLE) < 0) {
+            release(b);
+            Py_DECREF(seq);
+            return 0;
+        }
+        b->count = i + 1;
+    }
+    Py_DECREF(seq);
+    return 1;
+}
+
+/* The bytes of line view v, or NULL when the view points outside the buffers. */
+static const uint8_t *line_of(const uint8_t *v, const Buffers *b, uint32_t *length)
+{
+    uint32_t index, offset;
+    memcpy(length, v, 4);
+    if (*length <= 12)
+        return v + 4;
+    memcpy(&index, v + 8, 4);
+    memcpy(&offset, v + 12, 4);
+    if ((Py_ssize_t)index >= b->count || (int64_t)offset + *length > (int64_t)b->held[index].len)
+        return NULL;
+    return (const uint8_t *)b->held[index].buf + offset;
+}
+
+typedef struct {
+    const uint8_t *text[MAX_KEYS]; /* the raw value (inside its quotes for a string) */
+    uint32_t length[MAX_KEYS];
+    uint8_t state[MAX_KEYS]; /* 0 absent, 1 null, 2 value, 3 value with escapes */
+} Found;
+
+#define SHORT_KEY 64
+
+typedef struct {
+    int count;
+    const uint8_t *name[MAX_KEYS];
+    uint32_t length[MAX_KEYS];
+    uint32_t by_length[SHORT_KEY]; /* bit k: key k has this length (longer keys: linear) */
+} Keys;
+
+enum { ABSENT, NULL_VALUE, VALUE, ESCAPED };
+
+/* The wanted key s[0, n) is, or -1. Most keys are told apart by their length alone. */
+static int which_key(const Keys *keys, const uint8_t *s, uint32_t n)
+{
+    uint32_t candidates = n < SHORT_KEY ? keys->by_length[n] : 0xffffffffu;
+    for (int k = 0; k < keys->count && candidates >> k; k++)
+        if ((candidates >> k & 1) && keys->length[k] == n && memcmp(keys->name[k], s, n) == 0)
+            return k;
+    return -1;
+}
+
+static uint32_t skip_spaces(const uint8_t *p, uint32_t at, uint32_t n)
+{
+    while (at < n && p[at] == ' ')
+        at++;
+    return at;
+}
+
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* Whether any byte of the 8 at p (read unaligned) may be a quote, a backslash, a control
+ * byte or outside ASCII: false positives are fine (the bytes are then read one by one),
+ * false negatives impossible (bytes below 0x80 never borrow in the subtraction). */
+static int maybe_special(const uint8_t *p)
+{
+    uint64_t x;
+    memcpy(&x, p, 8);
+    uint64_t quote = x ^ (ONES * '"'), slash = x ^ (ONES * '\\'), del = x ^ (ONES * 0x7f);
+    uint64_t zero = ((quote - ONES) & ~quote) | ((slash - ONES) & ~slash) | ((del - ONES) & ~del);
+    return ((zero | (x - ONES * 0x20) | x) & HIGHS) != 0;
+}
+
+/* The length of the well-formed UTF-8 sequence at p[0] (a byte >= 0x80), or 0: no
+ * overlong forms, no surrogates, nothing above U+10FFFF. */
+static uint32_t utf8_length(const uint8_t *p, uint32_t room)
+{
+    uint8_t c = p[0];
+    uint32_t length = c >= 0xc2 && c <= 0xdf   ? 2
+                      : c >= 0xe0 && c <= 0xef ? 3
+                      : c >= 0xf0 && c <= 0xf4 ? 4
+                                               : 0;
+    if (length == 0 || length > room)
+        return 0;
+    uint8_t lo = 0x80, hi = 0xbf;
+    if (c == 0xe0)
+        lo = 0xa0;
+    else if (c == 0xed)
+        hi = 0x9f;
+    else if (c == 0xf0)
+        lo = 0x90;
+    else if (c == 0xf4)
+        hi = 0x8f;
+    if (p[1] < lo || p[1] > hi)
+        return 0;
+    for (uint32_t j = 2; j < length; j++)
+        if (p[j] < 0x80 || p[j] > 0xbf)
+            return 0;
+    return length;
+}
+
+/* The end (after the closing quote) of the string whose opening quote is at p[at], or 0
+ * when it is not one the scanner takes. *escaped: it holds a backslash. A wanted value may
+ * only have \" \\ \/ (undone below); another one may also have \b \f \n \r \t. Text
+ * outside ASCII must be well-formed UTF-8 (the decoder passes it through as it is). */
+static uint32_t string_end(const uint8_t *p, uint32_t at, uint32_t n, int wanted, int *escaped)
+{
+    *escaped = 0;
+    uint32_t j = at + 1;
+    while (j < n) {
+        if (j + 8 <= n && !maybe_special(p + j)) {
+            j += 8;
+            continue;
+        }
+        uint8_t c = p[j];
+        if (c == '"')
+            return j + 1;
+        if (c >= 0x80) {
+            uint32_t length = utf8_length(p + j, n - j);
+            if (!length)
+                return 0;
+            j += length;
+            continue;
+        }
+        if (c < 0x20 || c == 0x7f)
+            return 0;
+        if (c == '\\') {
+            if (j + 1 >= n)
+                return 0;
+            uint8_t e = p[j + 1];
+            int simple = e == '"' || e == '\\' || e == '/';
+            int other = e == 'b' || e == 'f' || e == 'n' || e == 'r' || e == 't';
+            if (!(simple || (!wanted && other)))
+                return 0;
+            *escaped = 1;
+            j++;
+        }
+        j++;
+    }
+    return 0;
+}
+
+static int is_digit(uint8_t c) { return c >= '0' && c <= '9'; }
+
+/* The end of the JSON number at p[at], or 0 when it is not one the scanner takes: for a
+ * wanted value an integer of at most 18 digits other than "-0" (its text is what the
+ * decoder gives), for another value any JSON number of at most 40 characters. */
+static uint32_t number_end(const uint8_t *p, uint32_t at, uint32_t n, int wanted)
+{
+    uint32_t j = at;
+    if (j < n && p[j] == '-')
+        j++;
+    uint32_t digits = j;
+    if (j >= n || !is_digit(p[j]))
+        return 0;
+    if (p[j] == '0')
+        j++;
+    else
+        while (j < n && is_digit(p[j]))
+            j++;
+    if (wanted) {
+        if (j - digits > MAX_INT_DIGITS || (j - at == 2 && p[at] == '-' && p[digits] == '0'))
+            return 0;
+        if (j < n && (p[j] == '.' || p[j] == 'e' || p[j] == 'E' || is_digit(p[j])))
+            return 0;
+        return j;
+    }
+    if (j < n && p[j] == '.') {
+        j++;
+        if (j >= n || !is_digit(p[j]))
+            return 0;
+        while (j < n && is_digit(p[j]))
+            j++;
+    }
+    if (j < n && (p[j] == 'e' || p[j] == 'E')) {
+        j++;
+        if (j < n && (p[j] == '+' || p[j] == '-'))
+            j++;
+        if (j >= n || !is_digit(p[j]))
+            return 0;
+        while (j < n && is_digit(p[j]))
+            j++;
+    }
+    return j - at <= MAX_OTHER_NUMBER ? j : 0;
+}
+
+static int literal(const uint8_t *p, uint32_t at, uint32_t n, const char *word)
+{
+    uint32_t length = (uint32_t)strlen(word);
+    return n - at >= length && memcmp(p + at, word, length) == 0;
+}
+
+/* Read one line [p, p + n) into f; 1 when it is taken, 0 when it is redone. */
+static int scan_line(const uint8_t *p, uint32_t n, const Keys *keys, Found *f)
+{
+    memset(f->state, ABSENT, sizeof f->state);
+    if (n < 2 || p[0] != '{' || p[n - 1] != '}')
+        return 0;
+    uint32_t at = skip_spaces(p, 1, n);
+    if (at == n - 1)
+        return 1; /* {} */
+    for (;;) {
+        if (at >= n || p[at] != '"')
+            return 0;
+        uint32_t key_lo = at + 1, key_hi = key_lo;
+        while (key_hi < n && p[key_hi] != '"') {
+            if (key_hi + 8 <= n && !maybe_special(p + key_hi)) {
+                key_hi += 8;
+                continue;
+            }
+            if (p[key_hi] < 0x20 || p[key_hi] > 0x7e || p[key_hi] == '\\')
+                return 0;
+            key_hi++;
+        }
+        if (key_hi >= n)
+            return 0;
+        int k = which_key(keys, p + key_lo, key_hi - key_lo);
+        if (k >= 0 && f->state[k] != ABSENT)
+            return 0; /* a repeated wanted key */
+        at = skip_spaces(p, key_hi + 1, n);
+        if (at >= n || p[at] != ':')
+            return 0;
+        at = skip_spaces(p, at + 1, n);
+        if (at >= n)
+            return 0;
+        uint8_t c = p[at];
+        uint32_t end, lo = at;
+        int escaped = 0;
+        if (c == '"') {
+            end = string_end(p, at, n, k >= 0, &escaped);
+            lo = at + 1;
+        } else if (c == '-' || is_digit(c)) {
+            end = number_end(p, at, n, k >= 0);
+        } else if (literal(p, at, n, "true")) {
+            end = at + 4;
+        } else if (literal(p, at, n, "false")) {
+            end = at + 5;
+        } else if (literal(p, at, n, "null")) {
+            end = at + 4;
+        } else {
+            return 0; /* nested values, anything else */
+        }
+        if (end == 0)
+            return 0;
+        if (k >= 0) {
+            f->state[k] = c == 'n' ? NULL_VALUE : escaped ? ESCAPED : VALUE;
+            f->text[k] = p + lo;
+            f->length[k] = (c == '"' ? end - 1 : end) - lo;
+        }
+        at = skip_spaces(p, end, n);
+        if (at >= n)
+            return 0;
+        if (p[at] == '}')
+            return at == n - 1;
+        if (p[at] != ',')
+            return 0;
+        at = skip_spaces(p, at + 1, n);
+    }
+}
+
+/* Undo \" \\ \/ of s[0, n) into out (room for n bytes); the length written. */
+static uint32_t unescape(const uint8_t *s, uint32_t n, uint8_t *out)
+{
+    uint32_t w = 0;
+    for (uint32_t j = 0; j < n; j++) {
+        if (s[j] == '\\' && j + 1 < n)
+            j++;
+        out[w++] = s[j];
+    }
+    return w;
+}
+
+/* An Arrow string view of text [s, s + n) of data buffer 0 at offset. */
+static void write_view(uint8_t *view, const uint8_t *s, uint32_t n, uint32_t offset)
+{
+    uint32_t index = 0;
+    memset(view, 0, 16);
+    memcpy(view, &n, 4);
+    if (n <= 12) {
+        memcpy(view + 4, s, n);
+    } else {
+        memcpy(view + 4, s, 4);
+        memcpy(view + 8, &index, 4);
+        memcpy(view + 12, &offset, 4);
+    }
+}
+
+static void set_bit(uint8_t *bits, Py_ssize_t i) { bits[i >> 3] |= (uint8_t)(1u << (i & 7)); }
+
+static int too_small(Py_buffer *b, Py_ssize_t need, const char *name)
+{
+    if (b->len < need) {
+        PyErr_Format(PyExc_ValueError, "_registry_scan.scan: %s holds %zd bytes, needs %zd", name,
+                     b->len, need);
+        return 1;
+    }
+    return 0;
+}
+
+static int read_keys(PyObject *list, Keys *keys, PyObject **held)
+{
+    PyObject *seq = PySequence_Fast(list, "_registry_scan: keys must be a sequence of bytes");
+    if (!seq)
+        return 0;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    if (n > MAX_KEYS) {
+        PyErr_SetString(PyExc_ValueError, "_registry_scan: too many keys");
+        Py_DECREF(seq);
+        return 0;
+    }
+    keys->count = (int)n;
+    memset(keys->by_length, 0, sizeof keys->by_length);
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PySequence_Fast_GET_ITEM(seq, i);
+        if (!PyBytes_Check(item) || PyBytes_GET_SIZE(item) > UINT32_MAX) {
+            PyErr_SetString(PyExc_TypeError, "_registry_scan: keys must be bytes");
+            Py_DECREF(seq);
+            return 0;
+        }
+        keys->name[i] = (const uint8_t *)PyBytes_AS_STRING(item);
+        keys->length[i] = (uint32_t)PyBytes_GET_SIZE(item);
+        if (keys->length[i] < SHORT_KEY)
+            keys->by_length[keys->length[i]] |= 1u << i;
+    }
+    *held = seq; /* keeps the bytes alive while the GIL is released */
+    return 1;
+}
+
+PyDoc_STRVAR(scan_doc,
+"scan(lines, buffers, keys, out, valid, redo, aux) -> (redone, aux_used)\n"
+"\n"
+"lines: n 16-byte Arrow string views (the lines, no nulls) over the data buffers\n"
+"`buffers`; keys: the wanted keys (at most 32, bytes). For each line taken, the raw text\n"
+"of each wanted key's value (escapes \\\" \\\\ \\/ undone) as a string view in out (one\n"
+"column of n views per key, all over aux, their only data buffer) with its bit set in\n"
+"valid (one bitmap of (n + 7) // 8 bytes per key; null: absent or JSON null). redo[i]\n"
+"(uint8) is 1 for a line left to the Polars decoder (its views are null). aux receives\n"
+"the text of values over 12 bytes.");
+
+static PyObject *scan(PyObject *self, PyObject *args)
+{
+    Py_buffer b_lines, b_out, b_valid, b_redo, b_aux;
+    PyObject *buffer_list, *key_list, *key_seq = NULL, *result = NULL;
+    Buffers buffers = {0, NULL};
+    Keys keys;
+    if (!PyArg_ParseTuple(args, "y*OOw*w*w*w*", &b_lines, &buffer_list, &key_list, &b_out,
+                          &b_valid, &b_redo, &b_aux))
+        return NULL;
+    Py_ssize_t n = b_lines.len / 16, bitmap = (n + 7) / 8;
+    if (!read_keys(key_list, &keys, &key_seq) || !acquire(buffer_list, &buffers))
+        goto done;
+    if (b_lines.len % 16) {
+        PyErr_SetString(PyExc_ValueError, "_registry_scan.scan: lines are not 16-byte views");
+        goto done;
+    }
+    if (too_small(&b_out, (Py_ssize_t)keys.count * n * 16, "out") ||
+        too_small(&b_valid, (Py_ssize_t)keys.count * bitmap, "valid") ||
+        too_small(&b_redo, n, "redo"))
+        goto done;
+    const uint8_t *lines = b_lines.buf;
+    uint8_t *out = b_out.buf, *valid = b_valid.buf, *redo = b_redo.buf, *aux = b_aux.buf;
+    int64_t room = b_aux.len < MAX_AUX ? b_aux.len : MAX_AUX, used = 0;
+    Py_ssize_t redone = 0, outside = 0;
+    memset(valid, 0, (size_t)(keys.count * bitmap));
+
+    Py_BEGIN_ALLOW_THREADS
+    Found f;
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint32_t length;
+        const uint8_t *p = line_of(lines + 16 * i, &buffers, &length);
+        for (int k = 0; k < keys.count; k++)
+            memset(out + ((Py_ssize_t)k * n + i) * 16, 0, 16);
+        if (!p) {
+            outside++;
+            redo[i] = 1;
+            redone++;
+            continue;
+        }
+        int taken = scan_line(p, length, &keys, &f);
+        /* Values over 12 bytes go to aux: there must be room for all of them. */
+        int64_t need = 0;
+        for (int k = 0; taken && k < keys.count; k++)
+            if (f.state[k] >= VALUE)
+                need += f.length[k];
+        if (!taken || need > room - used) {
+            redo[i] = 1;
+            redone++;
+            continue;
+        }
+        redo[i] = 0;
+        for (int k = 0; k < keys.count; k++) {
+            if (f.state[k] < VALUE)
+                continue;
+            uint8_t *at = aux + used;
+            uint32_t size = f.length[k];
+            if (f.state[k] == ESCAPED)
+                size = unescape(f.text[k], f.length[k], at);
+            else
+                memcpy(at, f.text[k], size);
+            write_view(out + ((Py_ssize_t)k * n + i) * 16, at, size, (uint32_t)used);
+            if (size > 12)
+                used += size;
+            set_bit(valid + k * bitmap, i);
+        }
+    }
+    Py_END_ALLOW_THREADS
+
+    if (outside) {
+        PyErr_Format(PyExc_ValueError, "_registry_scan.scan: %zd lines lie outside their buffers",
+                     outside);
+        goto done;
+    }
+    result = Py_BuildValue("nL", redone, (long long)used);
+done:
+    release(&buffers);
+    Py_XDECREF(key_seq);
+    PyBuffer_Release(&b_lines);
+    PyBuffer_Release(&b_out);
+    PyBuffer_Release(&b_valid);
+    PyBuffer_Release(&b_redo);
+    PyBuffer_Release(&b_aux);
+    return result;
+}
+
+static PyMethodDef methods[] = {
+    {"scan", scan, METH_VARARGS, scan_doc},
+    {NULL, NULL, 0, NULL},
+};
+
+static struct PyModuleDef module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "_registry_scan",
+    .m_doc = "Compiled scanner for plain registry JSON lines (see _registry_scan.c).",
+    .m_size = -1,
+    .m_methods = methods,
+};
+
+PyMODINIT_FUNC PyInit__registry_scan(void) { return PyModule_Create(&module); }

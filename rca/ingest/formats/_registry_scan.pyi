@@ -1,0 +1,17 @@
+"""Type stub of the compiled registry JSON scanner (``_registry_scan.c``)."""
+
+from collections.abc import Sequence
+from typing import Any
+
+# Writable or read-only buffers (numpy arrays, bytes); typing.Buffer needs Python 3.12.
+Buffer = Any
+
+def scan(
+    lines: Buffer,
+    buffers: Sequence[Buffer],
+    keys: Sequence[bytes],
+    out: Buffer,
+    valid: Buffer,
+    redo: Buffer,
+    aux: Buffer,
+) -> tuple[int, int]: ...
