@@ -1,0 +1,302 @@
+"""registry_json's compiled scanner (``_registry_scan.c``) against Polars' JSON decoder.
+
+The scanner replaces ``decode_json_objects`` for the lines it takes and must give exactly
+its frame; ``RegistryJSON.parse_independent`` must then give the same frame with and without
+it, for any input. The boundary cases below are chosen so that a change to one rule of the
+C (what it takes, what it gives) fails a test: either a frame differs, or a line that must
+be taken (or redone) is not.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import polars as pl
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+
+from rca.ingest._files import LineChunk, iter_line_chunks
+from rca.ingest.formats import _registry_fast
+from rca.ingest.formats._jsonlines import decode_json_objects, json_candidates
+from rca.ingest.formats._registry import _JSON_SCHEMA, registry_json
+from tests.robustness.conftest import CRASHES
+
+from .test_registry_json_parity import BASE, HOSTILE
+
+KEYS = list(_JSON_SCHEMA)
+
+
+def line(**changes: Any) -> str:
+    """BASE with ``changes`` (``...`` drops a key), as logrus writes it (non-ASCII as is)."""
+    obj = {**BASE, **changes}
+    values = {k: v for k, v in obj.items() if v is not ...}
+    return json.dumps(values, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def with_status(raw: str) -> str:
+    """GOOD with the status written as ``raw`` (any text)."""
+    return GOOD.replace('"http.response.status":200', f'"http.response.status":{raw}')
+
+
+@pytest.fixture(autouse=True)
+def scanner() -> Any:
+    if _registry_fast._scanner is None:
+        pytest.fail("the compiled scanner was not built: pip install -e . needs a C compiler")
+    return _registry_fast._scanner
+
+
+def without_scanner(lines: pl.Series) -> pl.DataFrame:
+    held, _registry_fast._scanner = _registry_fast._scanner, None
+    try:
+        return registry_json.parse_independent(lines)
+    finally:
+        _registry_fast._scanner = held
+
+
+def assert_same(lines: list[str] | pl.Series) -> None:
+    """Both levels: the decoded frame of the JSON-shaped lines, and the parsed frame."""
+    series = lines if isinstance(lines, pl.Series) else pl.Series("line", lines, pl.String)
+    series = series.cast(pl.String).fill_null("").rename("line")
+    text = series.filter(json_candidates(series))
+    assert_frame_equal(
+        _registry_fast.decode_objects(text, _JSON_SCHEMA, compiled=True),
+        decode_json_objects(text, _JSON_SCHEMA),
+    )
+    assert_frame_equal(registry_json.parse_independent(series), without_scanner(series))
+
+
+def redone(lines: list[str]) -> list[bool]:
+    _, redo = _registry_fast._scan(pl.Series(lines, dtype=pl.String), KEYS)
+    return [i in set(redo.tolist()) for i in range(len(lines))]
+
+
+GOOD = line()
+UA = "http.request.useragent"
+
+#: Lines the scanner must take (and give as the decoder does).
+TAKEN = [
+    GOOD,
+    "{}",
+    "{ }",
+    '{"level":"info","msg":"x"}',
+    '{ "level" : "info" , "msg" : "x" }',  # spaces between tokens
+    line(**{UA: ""}),  # empty string
+    line(**{UA: "a" * 12}),  # inline view (12 bytes)
+    line(**{UA: "a" * 13}),  # the shortest value in aux
+    line(**{UA: 'say "hi" \\ to /'}),  # \" \\ and \/ below
+    GOOD.replace("/v2/library", "\\/v2\\/library"),
+    line(**{UA: "\\" * 13}),  # escapes that shrink a value to 13 bytes
+    line(**{UA: "ab\\"}),  # \\ that shrinks a value to an inline one
+    line(**{UA: "caf\u00e9 \u00b5s \u4e2d \U0001f600"}),  # UTF-8 of 2, 3, 4 bytes
+    line(**{"http.response.duration": "941.5\u00b5s"}),
+    line(**{UA: "dock\ufffder"}),  # as the reader replaces invalid UTF-8
+    line(**{"http.response.status": 0}),
+    with_status(" 201 "),
+    line(**{"http.response.status": -7}),
+    line(**{"http.response.written": 123456789012345678}),  # 18 digits
+    line(**{"http.response.written": True}),
+    line(**{"http.response.written": False}),
+    line(**{"http.response.written": None}),
+    line(**{"err.code": None, "err.message": "x"}),
+    line(time=..., **{"@timestamp": "2023-09-01T13:00:00+01:00"}),
+    line(msg=..., message="response completed"),
+    # Keys that are prefixes or extensions of wanted keys are other keys.
+    GOOD[:-1] + ',"tim":"x","times":"y","http.request":"z","level2":"w","":"v"}',
+    # Other keys may hold what wanted ones may not (but no nested values, no \u).
+    GOOD[:-1] + ',"other":1.5e-3,"o2":-0,"o3":"a\\nb\\tc\\r\\b\\f","o4":true,"o5":null}',
+    GOOD[:-1] + ',"instance.id":"x","instance.id":"y"}',  # a repeated other key
+    json.dumps(dict(reversed(list(BASE.items())))),  # keys in another order
+]
+
+#: Lines the scanner must leave to the decoder.
+REDONE = [
+    "",
+    " {}",
+    "{} ",
+    "{",
+    "}",
+    "{,}",
+    '{"level":"info",}',
+    '{"level":"info"',
+    '{"level":"info"}x}',
+    '{"level":"info"}{"msg":"x"}',
+    GOOD[:-1] + ',"level":"warn"}',  # a repeated wanted key
+    GOOD[:-1] + ',"level":null}',
+    GOOD.replace('"GET"', '"G\\u0045T"'),  # \u in a wanted value
+    GOOD[:-1] + ',"other":"\\u0041"}',  # \u in another value
+    GOOD.replace('"GET"', '"G\\nT"'),  # \n in a wanted value
+    GOOD.replace('"GET"', '"G\\qT"'),  # not a JSON escape
+    GOOD.replace('"GET"', '"G\tT"'),  # a raw control byte in a string
+    GOOD.replace('"GET"', '"G\x7fT"'),
+    GOOD.replace(":", "\t:", 1),  # whitespace other than spaces
+    GOOD.replace('"http.request.method"', '"http\\u002erequest.method"'),  # escaped key
+    GOOD.replace('"http.request.method"', '"http.request.m\u00e9thod"'),  # non-ASCII key
+    line(**{"http.response.status": 200.0}),  # floats, exponents in wanted values
+    line(**{"http.response.status": 2e2}),
+    with_status("2E2"),
+    with_status("-0"),
+    with_status("0200"),
+    with_status("+200"),
+    with_status("2."),
+    with_status("-"),
+    line(**{"http.response.written": 1234567890123456789}),  # 19 digits
+    line(**{"http.response.status": [200]}),
+    line(**{"http.response.status": {"code": 200}}),
+    GOOD[:-1] + ',"other":{"a":1}}',  # nested values anywhere
+    GOOD[:-1] + ',"other":[]}',
+    GOOD[:-1] + ',"other":1.}',  # not JSON numbers
+    GOOD[:-1] + ',"other":01}',
+    GOOD[:-1] + ',"other":tru}',
+    GOOD[:-1] + ',"other":nul}',
+    GOOD[:-1] + ",other:1}",
+    GOOD[:-1] + ',"other" 1}',
+    GOOD[:-1] + ',"other":"\\ud83d\\ude00"}',
+]
+
+
+def test_boundary_lines_are_taken_or_redone_as_designed() -> None:
+    assert not any(redone(TAKEN)), [t for t, r in zip(TAKEN, redone(TAKEN), strict=True) if r]
+    assert all(redone(REDONE)), [t for t, r in zip(REDONE, redone(REDONE), strict=True) if not r]
+
+
+@pytest.mark.parametrize("text", TAKEN + REDONE)
+def test_each_boundary_line_alone(text: str) -> None:
+    assert_same([text])
+
+
+def test_boundary_lines_together_and_with_hostile_ones() -> None:
+    assert_same(TAKEN + REDONE)
+    assert_same(TAKEN + HOSTILE)
+    assert_same(HOSTILE)
+
+
+def test_taken_values_are_the_raw_text() -> None:
+    raw = r'{"http.request.useragent":"a\"b\\c\/dxxxxxxxxxxxxxxxxxxxx","http.response.written":-12}'
+    frame = _registry_fast.decode_objects(pl.Series([GOOD, raw]), _JSON_SCHEMA, compiled=True)
+    assert frame[UA][1] == 'a"b\\c/d' + "x" * 20
+    assert frame["http.response.written"].to_list() == ["685", "-12"]
+    assert frame["http.response.status"].to_list() == ["200", None]
+    assert frame[UA][0] == BASE[UA]  # its backslashes escaped in the line
+
+
+def test_a_failing_redone_line_sends_the_chunk_through_the_reference() -> None:
+    # A {...} line that is not JSON makes the reference decode its neighbours one by one
+    # in Python (whose float text differs from Polars'): the scanner must not change that.
+    floats = line(**{"http.response.written": 1.0})
+    lines = [GOOD] * 40 + [floats, '{"a":1}{"b":2}', floats] + [GOOD] * 40
+    assert_same(lines)
+    assert_same([floats, '{"a":1}{"b":2}'])
+
+
+def test_views_across_several_data_buffers() -> None:
+    # A concatenated column keeps the data buffers of its parts.
+    parts = [pl.Series([line(**{UA: f"agent {i}" * 9}) for i in range(k, k + 5)]) for k in (0, 9)]
+    lines = pl.concat(parts, rechunk=False).rechunk()
+    assert_same(lines)
+
+
+def test_the_duration_last_bit_crash_input() -> None:
+    path = CRASHES / "registry_json__scanner_duration_last_bit.log"
+    chunk = LineChunk(path.read_bytes() + b"\n")
+    assert_same(chunk.lines)
+
+
+def test_simulated_registry_logs(tmp_path: Path) -> None:
+    from rca.simulate import simulate
+
+    simulate("storage_latency", tmp_path, seed=5, log_format="registry_json", hours=1, rate=2)
+    files = sorted((tmp_path / "logs").iterdir())
+    assert files
+    for path in files:
+        for chunk in iter_line_chunks(path, 256 * 1024):
+            lines = chunk.lines
+            assert_same(lines)
+            # The scanner takes nearly every line of a registry's log.
+            text = lines.filter(json_candidates(lines))
+            assert len(_registry_fast._scan(text, KEYS)[1]) <= len(text) // 50
+
+
+def test_scanner_refuses_views_outside_their_buffers_and_small_outputs(scanner: Any) -> None:
+    n, k = 2, len(KEYS)
+    keys = [key.encode() for key in KEYS]
+    views = np.zeros((n, 4), np.uint32)
+    views[:, 0] = 20  # 20 bytes at offset 50 of a 64-byte buffer
+    views[:, 3] = 50
+    buffers = [np.zeros(64, np.uint8)]
+
+    def outputs(rows: int = n, keys: int = k) -> list[np.ndarray]:
+        return [
+            np.empty((keys, rows, 16), np.uint8),
+            np.empty((keys, (rows + 7) // 8), np.uint8),
+            np.empty(rows, np.uint8),
+            np.empty(64, np.uint8),
+        ]
+
+    with pytest.raises(ValueError, match="outside"):
+        scanner.scan(views.view(np.uint8), buffers, keys, *outputs())
+    views[:, 2] = 1  # a buffer index past the buffers
+    views[:, 3] = 0
+    with pytest.raises(ValueError, match="outside"):
+        scanner.scan(views.view(np.uint8), buffers, keys, *outputs())
+    views[:, 2] = 0
+    with pytest.raises(ValueError, match="needs"):
+        scanner.scan(views.view(np.uint8), buffers, keys, *outputs(rows=1))
+    with pytest.raises(ValueError, match="16-byte"):
+        scanner.scan(np.zeros(17, np.uint8), buffers, keys, *outputs())
+    with pytest.raises(ValueError, match="too many"):
+        scanner.scan(views.view(np.uint8), buffers, keys * 3, *outputs(keys=3 * k))
+    # A line whose values do not fit in aux is redone, not written past it.
+    text = pl.Series([line(**{UA: "x" * 100})])
+    arr = text.to_arrow(compat_level=pl.CompatLevel.newest())
+    raw = np.frombuffer(arr.buffers()[1], np.uint8)[:16].copy()
+    out, valid, redo, _ = outputs(rows=1)
+    redone_count, used = scanner.scan(
+        raw, arr.buffers()[2:], keys, out, valid, redo, np.empty(50, np.uint8)
+    )
+    assert (redone_count, used, redo[0]) == (1, 0, 1)
+
+
+# Hypothesis: JSON-ish lines built from the pieces the rules are about.
+_KEY = st.sampled_from([*KEYS, "tim", "timex", "", "other", "le\\u0076el", "l\u00e9vel"])
+_STRING = st.lists(
+    st.sampled_from([*'ab -:./"\\\u00b5\u00e9\t\x00\x7f', "\\u00e9", "\\/", "\\\\", '\\"']),
+    max_size=16,
+).map("".join)
+_SCALAR = st.one_of(
+    _STRING.map(lambda s: json.dumps(s, ensure_ascii=False)),
+    _STRING.map(lambda s: '"' + s + '"'),  # raw: escapes as they come, maybe invalid
+    st.integers(-(10**20), 10**20).map(str),
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.sampled_from(["true", "false", "null", "-0", "0.0", "1e3", "01", "[1]", '{"a":"b"}', ""]),
+)
+_SPACE = st.sampled_from(["", "", "", " ", "  ", "\t"])
+
+
+@st.composite
+def json_ish_line(draw: st.DrawFn) -> str:
+    pairs = draw(st.lists(st.tuples(_KEY, _SCALAR, _SPACE), max_size=8))
+    body = ",".join(
+        f'{space}"{key}"{space}:{space}{value}{space}' for key, value, space in pairs
+    )
+    text = "{" + body + "}"
+    cut = draw(st.sampled_from([None, None, None, "torn", "double", "pad"]))
+    if cut == "torn":
+        text = text[: draw(st.integers(0, len(text)))]
+    elif cut == "double":
+        text = text + text
+    elif cut == "pad":
+        text = " " + text
+    return text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(json_ish_line(), st.sampled_from(TAKEN + REDONE)), max_size=12))
+@example(['{"http.response.status":-0}', '{"level":"a","level":"b"}'])
+@example(['{"msg":1.0}', '{"a":1}{"b":2}', '{"msg":"x"}'])
+def test_random_json_ish_lines_give_identical_frames(lines: list[str]) -> None:
+    assert_same(lines)
