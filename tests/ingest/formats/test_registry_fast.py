@@ -280,9 +280,7 @@ _SPACE = st.sampled_from(["", "", "", " ", "  ", "\t"])
 @st.composite
 def json_ish_line(draw: st.DrawFn) -> str:
     pairs = draw(st.lists(st.tuples(_KEY, _SCALAR, _SPACE), max_size=8))
-    body = ",".join(
-        f'{space}"{key}"{space}:{space}{value}{space}' for key, value, space in pairs
-    )
+    body = ",".join(f'{space}"{key}"{space}:{space}{value}{space}' for key, value, space in pairs)
     text = "{" + body + "}"
     cut = draw(st.sampled_from([None, None, None, "torn", "double", "pad"]))
     if cut == "torn":
