@@ -4,8 +4,10 @@ Run as a script: ``python -m tests.robustness._atheris_target -max_total_time=60
 -artifact_prefix=DIR/ [CORPUS_DIR ...]``. Each input is written to a file and read with
 ``parse_logs`` and ``parse_metrics`` (auto-detection, then one explicit format chosen by
 the first byte), split into lines by the compiled kernel and its numpy reference, and
-scanned by the combined family's compiled scanner (C, not instrumented, so found by its
-crashes) and its numpy reference; each pair must agree. Anything but an ``RCAError``, or counts that do not reconcile, is a crash:
+scanned by the compiled scanners (C, not instrumented, so found by their crashes) and their
+references: the combined family's with its numpy twin, registry_json's with Polars' JSON
+decoder (the parsed frames must be equal); each pair must agree. Anything but an
+``RCAError``, a disagreement, or counts that do not reconcile, is a crash:
 libFuzzer saves the input under the artifact prefix and exits non-zero. Add such a file to
 ``tests/robustness/corpus/crashes/`` once fixed.
 """
@@ -24,7 +26,8 @@ with atheris.instrument_imports(include=["rca"]):
     from rca._errors import RCAError
     from rca.ingest import _files, parse_logs, parse_metrics
     from rca.ingest._files import LineChunk
-    from rca.ingest.formats import _clf_fast, all_formats
+    from rca.ingest.formats import _clf_fast, _registry_fast, all_formats
+    from rca.ingest.formats._registry import registry_json
     from rca.ingest.metrics import METRIC_FORMATS
 
 LOG_FORMATS = ["auto", *(f.name for f in all_formats())]
@@ -60,6 +63,23 @@ def _scanners_agree(data: bytes, *, timing: bool) -> None:
         raise AssertionError("the compiled scanner and the numpy reference disagree")
 
 
+def _registry_scanner_agrees(data: bytes) -> None:
+    held = _registry_fast._scanner
+    if held is None:
+        return
+    if not data.endswith(b"\n"):
+        data += b"\n"
+    lines = LineChunk(data).lines
+    compiled = registry_json.parse_independent(lines)
+    _registry_fast._scanner = None
+    try:
+        reference = registry_json.parse_independent(lines)
+    finally:
+        _registry_fast._scanner = held
+    if not compiled.equals(reference) or compiled.schema != reference.schema:
+        raise AssertionError("the registry JSON scanner and Polars' decoder disagree")
+
+
 def test_one_input(data: bytes) -> None:
     if not data:
         return
@@ -69,6 +89,7 @@ def test_one_input(data: bytes) -> None:
         with contextlib.suppress(RCAError):
             _reconciled(parse_logs(_PATH, format=fmt).quality)
     _scanners_agree(data[1:], timing=bool(pick & 1))
+    _registry_scanner_agrees(data[1:])
     for fmt in ("auto", METRICS[pick % len(METRICS)]):
         with contextlib.suppress(RCAError):
             _reconciled(parse_metrics(_PATH, format=fmt).quality)

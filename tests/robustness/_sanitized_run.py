@@ -2,7 +2,7 @@
 UndefinedBehaviorSanitizer, fed mutated log lines and random views, compared with their
 references. Run with libasan preloaded; a memory error aborts the process.
 
-    python -m tests.robustness._sanitized_run BUILD_DIR ROUNDS
+    python -m tests.robustness._sanitized_run BUILD_DIR ROUNDS LINES [REGISTRY_LINES]
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ import polars as pl
 
 from rca.ingest import _derive, _files
 from rca.ingest._files import LineChunk
-from rca.ingest.formats import _clf_fast
+from rca.ingest.formats import _clf_fast, _registry_fast
+from rca.ingest.formats._registry import _JSON_SCHEMA, registry_json
 
 
 def _load(name: str, build: Path) -> object:
@@ -31,17 +32,18 @@ def _load(name: str, build: Path) -> object:
 
 
 _ALPHABET = b' "\\-/?#:,.[]+0123456789aAxXzZ5C\t\x00\x7f\xc3\xa9'
+_JSON_ALPHABET = b' "\\{}[]:,.-+/0123456789eEunltrfa\t\x00\x7f\xc2\xb5\xc3\xa9\xe4\xb8\xad'
 _PARTS = ["/", "/v2/", "blobs", "uploads", "manifests", "tags", "list", "a", "bcdefghijklmn", "//"]
 _IP = "0123456789.:fFx%"
 
 
-def _mutate(line: bytes, rnd: random.Random) -> bytes:
+def _mutate(line: bytes, rnd: random.Random, alphabet: bytes = _ALPHABET) -> bytes:
     out = bytearray(line)
     for _ in range(rnd.randint(0, 6)):
         at = rnd.randint(0, len(out))
         roll = rnd.random()
         if roll < 0.4:
-            out[at:at] = bytes([rnd.choice(_ALPHABET)]) * rnd.randint(1, 3)
+            out[at:at] = bytes([rnd.choice(alphabet)]) * rnd.randint(1, 3)
         elif roll < 0.8:
             del out[at : at + rnd.randint(1, 5)]
         else:
@@ -54,7 +56,9 @@ def main() -> None:
     _clf_fast._scanner = _load("rca.ingest.formats._clf_scan", build)
     _derive._kernels = _load("rca.ingest._derive_kernels", build)
     _files._line_bounds = _load("rca.ingest._line_bounds", build)
+    _registry_fast._scanner = _load("rca.ingest.formats._registry_scan", build)
     plain = Path(sys.argv[3]).read_bytes().splitlines()
+    registry = Path(sys.argv[4]).read_bytes().splitlines() if len(sys.argv) > 4 else []
     rnd = random.Random(7)
     for _ in range(rounds):
         data = b"\n".join(_mutate(rnd.choice(plain), rnd) for _ in range(80)) + b"\n"
@@ -98,7 +102,55 @@ def main() -> None:
                 np.zeros(n, np.uint8),
                 np.empty(n, np.uint8),
             )
+        if registry:
+            _registry_round(registry, rnd)
     print("sanitized run: clean")
+
+
+def _registry_round(registry: list[bytes], rnd: random.Random) -> None:
+    """Mutated registry JSON lines through the scanner and Polars' decoder (equal frames);
+    views near and past the ends of their buffers, and an aux too small, through the
+    scanner alone."""
+    data = b"\n".join(_mutate(rnd.choice(registry), rnd, _JSON_ALPHABET) for _ in range(60))
+    lines = LineChunk(data + b"\n").lines
+    got = registry_json.parse_independent(lines)
+    held, _registry_fast._scanner = _registry_fast._scanner, None
+    want = registry_json.parse_independent(lines)
+    _registry_fast._scanner = held
+    assert got.equals(want) and got.schema == want.schema
+    n = rnd.randint(1, 30)
+    keys = [key.encode() for key in _JSON_SCHEMA]
+    buffers = [
+        np.frombuffer(rnd.choice(registry)[: rnd.randint(0, 900)], np.uint8).copy()
+        for _ in range(rnd.randint(1, 3))
+    ]
+    views = np.zeros((n, 4), np.uint32)
+    views[:, 0] = [rnd.randint(0, 1000) for _ in range(n)]  # length
+    views[:, 1] = [rnd.getrandbits(32) for _ in range(n)]  # prefix (or inline bytes)
+    views[:, 2] = [rnd.randint(0, len(buffers)) for _ in range(n)]  # buffer index
+    views[:, 3] = [rnd.randint(0, 900) for _ in range(n)]  # offset
+    out = np.empty((len(keys), n, 16), np.uint8)
+    aux = np.empty(rnd.randint(0, 2000), np.uint8)
+    with contextlib.suppress(ValueError):
+        held.scan(  # type: ignore[attr-defined]
+            views.view(np.uint8),
+            buffers,
+            keys,
+            out,
+            np.empty((len(keys), (n + 7) // 8), np.uint8),
+            np.empty(n, np.uint8),
+            aux,
+            np.empty(len(keys), np.int64),
+        )
+    # compact over random views: offsets past aux, text too small.
+    views[:, 2] = 0
+    with contextlib.suppress(ValueError):
+        held.compact(  # type: ignore[attr-defined]
+            views.view(np.uint8),
+            aux,
+            np.empty((n, 16), np.uint8),
+            np.empty(rnd.randint(0, 900), np.uint8),
+        )
 
 
 if __name__ == "__main__":

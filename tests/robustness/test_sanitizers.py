@@ -22,6 +22,7 @@ SOURCES = {
     "_clf_scan": ROOT / "rca" / "ingest" / "formats" / "_clf_scan.c",
     "_derive_kernels": ROOT / "rca" / "ingest" / "_derive_kernels.c",
     "_line_bounds": ROOT / "rca" / "ingest" / "_line_bounds.c",
+    "_registry_scan": ROOT / "rca" / "ingest" / "formats" / "_registry_scan.c",
 }
 
 
@@ -59,6 +60,8 @@ def test_c_extensions_are_clean_under_asan_and_ubsan(tmp_path: Path, real_apache
     for path in extra:
         sample += path.read_bytes().splitlines()[:300]
     lines.write_bytes(b"\n".join(sample) + b"\n")
+    registry = tmp_path / "registry.log"
+    registry.write_bytes(b"\n".join(_registry_lines(tmp_path / "sim")) + b"\n")
     env = {
         **os.environ,
         "LD_PRELOAD": libasan,
@@ -66,7 +69,10 @@ def test_c_extensions_are_clean_under_asan_and_ubsan(tmp_path: Path, real_apache
         "UBSAN_OPTIONS": "print_stacktrace=1",
     }
     proc = subprocess.run(
-        [sys.executable, "-m", "tests.robustness._sanitized_run", str(tmp_path), "300", str(lines)],
+        [
+            *(sys.executable, "-m", "tests.robustness._sanitized_run"),
+            *(str(tmp_path), "300", str(lines), str(registry)),
+        ],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -75,3 +81,20 @@ def test_c_extensions_are_clean_under_asan_and_ubsan(tmp_path: Path, real_apache
     )
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert "sanitized run: clean" in proc.stdout
+
+
+def _registry_lines(folder: Path) -> list[bytes]:
+    """Registry JSON lines: the fuzz seeds, the duration crash input, a simulated hour."""
+    from rca.simulate import simulate
+
+    corpus = ROOT / "tests" / "robustness" / "corpus"
+    out = (corpus / "seeds" / "registry_json.log").read_bytes().splitlines()
+    out += (
+        (corpus / "crashes" / "registry_json__scanner_duration_last_bit.log")
+        .read_bytes()
+        .splitlines()
+    )
+    simulate("storage_latency", folder, seed=1, log_format="registry_json", hours=1, rate=1)
+    for path in sorted((folder / "logs").iterdir()):
+        out += path.read_bytes().splitlines()[:200]
+    return out
