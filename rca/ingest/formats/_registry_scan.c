@@ -24,6 +24,9 @@
 #include <Python.h>
 #include <stdint.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #define MAX_KEYS 32
 #define MAX_INT_DIGITS 18
@@ -121,16 +124,45 @@ static uint32_t skip_spaces(const uint8_t *p, uint32_t at, uint32_t n)
 #define ONES 0x0101010101010101ULL
 #define HIGHS 0x8080808080808080ULL
 
-/* Whether any byte of the 8 at p (read unaligned) may be a quote, a backslash, a control
- * byte or outside ASCII: false positives are fine (the bytes are then read one by one),
- * false negatives impossible (bytes below 0x80 never borrow in the subtraction). */
-static int maybe_special(const uint8_t *p)
+/* Bit 7 of each of the 8 bytes at p (read unaligned, little-endian) that may be a quote,
+ * a backslash, a control byte, DEL or outside ASCII. The lowest bit set is always such a
+ * byte (a subtraction only borrows upwards, from a byte that is one); bits above it may be
+ * false positives, which the caller reads one by one anyway. */
+static inline uint64_t specials(const uint8_t *p)
 {
     uint64_t x;
     memcpy(&x, p, 8);
     uint64_t quote = x ^ (ONES * '"'), slash = x ^ (ONES * '\\'), del = x ^ (ONES * 0x7f);
     uint64_t zero = ((quote - ONES) & ~quote) | ((slash - ONES) & ~slash) | ((del - ONES) & ~del);
-    return ((zero | (x - ONES * 0x20) | x) & HIGHS) != 0;
+    return (zero | (x - ONES * 0x20) | x) & HIGHS;
+}
+
+/* The first position >= at (below n) holding a byte that may be special (see specials),
+ * or n: sixteen bytes at a time with SSE2 (x86-64 always has it), then eight, then the
+ * caller reads the last few one by one. */
+static inline uint32_t next_special(const uint8_t *p, uint32_t at, uint32_t n)
+{
+#ifdef __SSE2__
+    const __m128i quote = _mm_set1_epi8('"'), slash = _mm_set1_epi8('\\');
+    const __m128i del = _mm_set1_epi8(0x7f), space = _mm_set1_epi8(0x20);
+    while (at + 16 <= n) {
+        __m128i x = _mm_loadu_si128((const __m128i *)(p + at));
+        /* As signed bytes, control bytes and bytes outside ASCII are all below 0x20. */
+        __m128i hit = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(x, quote), _mm_cmpeq_epi8(x, slash)),
+                                   _mm_or_si128(_mm_cmpeq_epi8(x, del), _mm_cmplt_epi8(x, space)));
+        unsigned mask = (unsigned)_mm_movemask_epi8(hit);
+        if (mask)
+            return at + (uint32_t)__builtin_ctz(mask);
+        at += 16;
+    }
+#endif
+    while (at + 8 <= n) {
+        uint64_t found = specials(p + at);
+        if (found)
+            return at + (uint32_t)(__builtin_ctzll(found) >> 3);
+        at += 8;
+    }
+    return at;
 }
 
 /* The length of the well-formed UTF-8 sequence at p[0] (a byte >= 0x80), or 0: no
@@ -169,11 +201,7 @@ static uint32_t string_end(const uint8_t *p, uint32_t at, uint32_t n, int wanted
 {
     *escaped = 0;
     uint32_t j = at + 1;
-    while (j < n) {
-        if (j + 8 <= n && !maybe_special(p + j)) {
-            j += 8;
-            continue;
-        }
+    while ((j = next_special(p, j, n)) < n) {
         uint8_t c = p[j];
         if (c == '"')
             return j + 1;
@@ -256,20 +284,16 @@ static int literal(const uint8_t *p, uint32_t at, uint32_t n, const char *word)
 static int scan_line(const uint8_t *p, uint32_t n, const Keys *keys, Found *f)
 {
     memset(f->state, ABSENT, sizeof f->state);
-    if (n < 2 || p[0] != '{' || p[n - 1] != '}')
-        return 0;
+    if (n < 2 || p[0] != '{')
+        return 0; /* the closing brace is checked where the scan ends (reading the line in order) */
     uint32_t at = skip_spaces(p, 1, n);
-    if (at == n - 1)
-        return 1; /* {} */
+    if (at < n && p[at] == '}')
+        return at == n - 1; /* {} */
     for (;;) {
         if (at >= n || p[at] != '"')
             return 0;
         uint32_t key_lo = at + 1, key_hi = key_lo;
-        while (key_hi < n && p[key_hi] != '"') {
-            if (key_hi + 8 <= n && !maybe_special(p + key_hi)) {
-                key_hi += 8;
-                continue;
-            }
+        while ((key_hi = next_special(p, key_hi, n)) < n && p[key_hi] != '"') {
             if (p[key_hi] < 0x20 || p[key_hi] > 0x7e || p[key_hi] == '\\')
                 return 0;
             key_hi++;
@@ -320,14 +344,23 @@ static int scan_line(const uint8_t *p, uint32_t n, const Keys *keys, Found *f)
     }
 }
 
-/* Undo \" \\ \/ of s[0, n) into out (room for n bytes); the length written. */
+/* Undo \" \\ \/ of s[0, n) into out (room for n bytes); the length written. The runs
+ * between backslashes are copied whole. */
 static uint32_t unescape(const uint8_t *s, uint32_t n, uint8_t *out)
 {
-    uint32_t w = 0;
-    for (uint32_t j = 0; j < n; j++) {
-        if (s[j] == '\\' && j + 1 < n)
-            j++;
-        out[w++] = s[j];
+    uint32_t w = 0, j = 0;
+    while (j < n) {
+        const uint8_t *at = memchr(s + j, '\\', n - j);
+        uint32_t run = at ? (uint32_t)(at - (s + j)) : n - j;
+        memcpy(out + w, s + j, run);
+        w += run;
+        j += run;
+        if (j + 1 < n) { /* a backslash and the character it escapes */
+            out[w++] = s[j + 1];
+            j += 2;
+        } else if (j < n) {
+            out[w++] = s[j++]; /* a last lone backslash (never in a scanned string) */
+        }
     }
     return w;
 }
