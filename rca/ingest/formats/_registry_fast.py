@@ -65,15 +65,17 @@ def _scan(text: pl.Series, keys: list[str]) -> tuple[pl.DataFrame, np.ndarray]:
     buffers = arr.buffers()
     views = np.frombuffer(buffers[1], np.uint8).reshape(-1, 16)[arr.offset : arr.offset + n]
     data = [b if b is not None else pa.py_buffer(b"") for b in buffers[2:]]
-    # Values are disjoint pieces of their lines: the lines' total length bounds aux (pages
-    # never written are never touched). Views of up to 12 bytes are inline, not in aux.
+    # Each key's values are disjoint pieces of the lines: the lines' total length bounds
+    # its region of aux (pages never written are never touched). Views of up to 12 bytes
+    # are inline, not in aux.
     total = int(np.ascontiguousarray(views[:, :4]).view("<u4").sum(dtype=np.int64))
-    aux = np.empty(max(total, 1), np.uint8)
+    aux = np.empty((len(keys), max(total, 1)), np.uint8)
+    used = np.zeros(len(keys), np.int64)
     out = np.empty((len(keys), n, 16), np.uint8)
     bitmap = (n + 7) // 8
     valid = np.empty((len(keys), bitmap), np.uint8)
     redo = np.empty(n, np.uint8)
-    _, used = _scanner.scan(
+    _scanner.scan(
         np.ascontiguousarray(views),
         data,
         [key.encode() for key in keys],
@@ -81,15 +83,21 @@ def _scan(text: pl.Series, keys: list[str]) -> tuple[pl.DataFrame, np.ndarray]:
         valid,
         redo,
         aux,
+        used,
     )
-    text_buffer = pa.py_buffer(aux[:used])
+    # Each column gets copies of its own views and text: a column dropped later (the time,
+    # the duration) frees them, and none keeps the scan's chunk-sized arrays alive.
     columns = [
         pl.Series(
             key,
             pa.Array.from_buffers(
                 pa.string_view(),
                 n,
-                [pa.py_buffer(valid[k]), pa.py_buffer(out[k]), text_buffer],
+                [
+                    pa.py_buffer(valid[k].copy()),
+                    pa.py_buffer(out[k].copy()),
+                    pa.py_buffer(aux[k, : used[k]].copy()),
+                ],
             ),
         )
         for k, key in enumerate(keys)

@@ -18,7 +18,8 @@
  *
  * Log lines are attacker-controlled. Every line is read inside its own bytes (each view
  * checked against its data buffer first), and every write is at a row below the line
- * count (every output's size checked before the scan) or inside aux (checked per value).
+ * count (every output's size checked before the scan) or inside its key's region of aux
+ * (checked per value).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -422,24 +423,25 @@ static int read_keys(PyObject *list, Keys *keys, PyObject **held)
 }
 
 PyDoc_STRVAR(scan_doc,
-"scan(lines, buffers, keys, out, valid, redo, aux) -> (redone, aux_used)\n"
+"scan(lines, buffers, keys, out, valid, redo, aux, used) -> redone\n"
 "\n"
 "lines: n 16-byte Arrow string views (the lines, no nulls) over the data buffers\n"
-"`buffers`; keys: the wanted keys (at most 32, bytes). For each line taken, the raw text\n"
-"of each wanted key's value (escapes \\\" \\\\ \\/ undone) as a string view in out (one\n"
-"column of n views per key, all over aux, their only data buffer) with its bit set in\n"
-"valid (one bitmap of (n + 7) // 8 bytes per key; null: absent or JSON null). redo[i]\n"
-"(uint8) is 1 for a line left to the Polars decoder (its views are null). aux receives\n"
-"the text of values over 12 bytes.");
+"`buffers`; keys: the wanted keys (k of them, at most 32, bytes). For each line taken, the\n"
+"raw text of each wanted key's value (escapes \\\" \\\\ \\/ undone) as a string view in out\n"
+"(k columns of n views) with its bit set in valid (k bitmaps of (n + 7) // 8 bytes; null:\n"
+"absent or JSON null). Values over 12 bytes are written to aux, k equal regions, one per\n"
+"key (a column's only data buffer: columns dropped later free their text); used (k int64)\n"
+"receives the bytes used in each. redo[i] (uint8) is 1 for a line left to the Polars\n"
+"decoder (its views are null); returns how many.");
 
 static PyObject *scan(PyObject *self, PyObject *args)
 {
-    Py_buffer b_lines, b_out, b_valid, b_redo, b_aux;
+    Py_buffer b_lines, b_out, b_valid, b_redo, b_aux, b_used;
     PyObject *buffer_list, *key_list, *key_seq = NULL, *result = NULL;
     Buffers buffers = {0, NULL};
     Keys keys;
-    if (!PyArg_ParseTuple(args, "y*OOw*w*w*w*", &b_lines, &buffer_list, &key_list, &b_out,
-                          &b_valid, &b_redo, &b_aux))
+    if (!PyArg_ParseTuple(args, "y*OOw*w*w*w*w*", &b_lines, &buffer_list, &key_list, &b_out,
+                          &b_valid, &b_redo, &b_aux, &b_used))
         return NULL;
     Py_ssize_t n = b_lines.len / 16, bitmap = (n + 7) / 8;
     if (!read_keys(key_list, &keys, &key_seq) || !acquire(buffer_list, &buffers))
@@ -450,13 +452,17 @@ static PyObject *scan(PyObject *self, PyObject *args)
     }
     if (too_small(&b_out, (Py_ssize_t)keys.count * n * 16, "out") ||
         too_small(&b_valid, (Py_ssize_t)keys.count * bitmap, "valid") ||
-        too_small(&b_redo, n, "redo"))
+        too_small(&b_redo, n, "redo") || too_small(&b_used, (Py_ssize_t)keys.count * 8, "used"))
         goto done;
     const uint8_t *lines = b_lines.buf;
     uint8_t *out = b_out.buf, *valid = b_valid.buf, *redo = b_redo.buf, *aux = b_aux.buf;
-    int64_t room = b_aux.len < MAX_AUX ? b_aux.len : MAX_AUX, used = 0;
+    int64_t *used = b_used.buf;
+    int64_t region = keys.count ? b_aux.len / keys.count : 0;
+    int64_t room = region < MAX_AUX ? region : MAX_AUX;
     Py_ssize_t redone = 0, outside = 0;
     memset(valid, 0, (size_t)(keys.count * bitmap));
+    for (int k = 0; k < keys.count; k++)
+        used[k] = 0;
 
     Py_BEGIN_ALLOW_THREADS
     Found f;
@@ -465,36 +471,30 @@ static PyObject *scan(PyObject *self, PyObject *args)
         const uint8_t *p = line_of(lines + 16 * i, &buffers, &length);
         for (int k = 0; k < keys.count; k++)
             memset(out + ((Py_ssize_t)k * n + i) * 16, 0, 16);
-        if (!p) {
-            outside++;
-            redo[i] = 1;
-            redone++;
-            continue;
-        }
-        int taken = scan_line(p, length, &keys, &f);
-        /* Values over 12 bytes go to aux: there must be room for all of them. */
-        int64_t need = 0;
+        int taken = p && scan_line(p, length, &keys, &f);
+        outside += !p;
+        /* Each value is first written to its key's region (then kept there if over 12
+         * bytes): there must be room for it. */
         for (int k = 0; taken && k < keys.count; k++)
-            if (f.state[k] >= VALUE)
-                need += f.length[k];
-        if (!taken || need > room - used) {
-            redo[i] = 1;
+            if (f.state[k] >= VALUE && f.length[k] > room - used[k])
+                taken = 0;
+        redo[i] = !taken;
+        if (!taken) {
             redone++;
             continue;
         }
-        redo[i] = 0;
         for (int k = 0; k < keys.count; k++) {
             if (f.state[k] < VALUE)
                 continue;
-            uint8_t *at = aux + used;
+            uint8_t *at = aux + k * region + used[k];
             uint32_t size = f.length[k];
             if (f.state[k] == ESCAPED)
                 size = unescape(f.text[k], f.length[k], at);
             else
                 memcpy(at, f.text[k], size);
-            write_view(out + ((Py_ssize_t)k * n + i) * 16, at, size, (uint32_t)used);
+            write_view(out + ((Py_ssize_t)k * n + i) * 16, at, size, (uint32_t)used[k]);
             if (size > 12)
-                used += size;
+                used[k] += size;
             set_bit(valid + k * bitmap, i);
         }
     }
@@ -505,7 +505,7 @@ static PyObject *scan(PyObject *self, PyObject *args)
                      outside);
         goto done;
     }
-    result = Py_BuildValue("nL", redone, (long long)used);
+    result = PyLong_FromSsize_t(redone);
 done:
     release(&buffers);
     Py_XDECREF(key_seq);
@@ -514,6 +514,7 @@ done:
     PyBuffer_Release(&b_valid);
     PyBuffer_Release(&b_redo);
     PyBuffer_Release(&b_aux);
+    PyBuffer_Release(&b_used);
     return result;
 }
 

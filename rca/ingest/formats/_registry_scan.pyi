@@ -14,4 +14,5 @@ def scan(
     valid: Buffer,
     redo: Buffer,
     aux: Buffer,
-) -> tuple[int, int]: ...
+    used: Buffer,
+) -> int: ...

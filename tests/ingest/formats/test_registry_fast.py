@@ -234,12 +234,13 @@ def test_scanner_refuses_views_outside_their_buffers_and_small_outputs(scanner: 
     views[:, 3] = 50
     buffers = [np.zeros(64, np.uint8)]
 
-    def outputs(rows: int = n, keys: int = k) -> list[np.ndarray]:
+    def outputs(rows: int = n, keys: int = k, aux: int = 64 * k) -> list[np.ndarray]:
         return [
             np.empty((keys, rows, 16), np.uint8),
             np.empty((keys, (rows + 7) // 8), np.uint8),
             np.empty(rows, np.uint8),
-            np.empty(64, np.uint8),
+            np.empty(aux, np.uint8),
+            np.empty(keys, np.int64),
         ]
 
     with pytest.raises(ValueError, match="outside"):
@@ -251,19 +252,22 @@ def test_scanner_refuses_views_outside_their_buffers_and_small_outputs(scanner: 
     views[:, 2] = 0
     with pytest.raises(ValueError, match="needs"):
         scanner.scan(views.view(np.uint8), buffers, keys, *outputs(rows=1))
+    with pytest.raises(ValueError, match="needs"):
+        scanner.scan(views.view(np.uint8), buffers, keys, *outputs()[:4], np.empty(k - 1, np.int64))
     with pytest.raises(ValueError, match="16-byte"):
         scanner.scan(np.zeros(17, np.uint8), buffers, keys, *outputs())
     with pytest.raises(ValueError, match="too many"):
         scanner.scan(views.view(np.uint8), buffers, keys * 3, *outputs(keys=3 * k))
-    # A line whose values do not fit in aux is redone, not written past it.
+    # A line whose values do not fit in their regions of aux is redone, not written past.
     text = pl.Series([line(**{UA: "x" * 100})])
     arr = text.to_arrow(compat_level=pl.CompatLevel.newest())
     raw = np.frombuffer(arr.buffers()[1], np.uint8)[:16].copy()
-    out, valid, redo, _ = outputs(rows=1)
-    redone_count, used = scanner.scan(
-        raw, arr.buffers()[2:], keys, out, valid, redo, np.empty(50, np.uint8)
-    )
-    assert (redone_count, used, redo[0]) == (1, 0, 1)
+    out, valid, redo, aux, used = outputs(rows=1, aux=99 * k)
+    assert scanner.scan(raw, arr.buffers()[2:], keys, out, valid, redo, aux, used) == 1
+    assert redo[0] == 1 and not used.any()
+    out, valid, redo, aux, used = outputs(rows=1, aux=100 * k)
+    assert scanner.scan(raw, arr.buffers()[2:], keys, out, valid, redo, aux, used) == 0
+    assert redo[0] == 0 and used[KEYS.index(UA)] == 100
 
 
 # Hypothesis: JSON-ish lines built from the pieces the rules are about.
