@@ -65,12 +65,11 @@ def _scan(text: pl.Series, keys: list[str]) -> tuple[pl.DataFrame, np.ndarray]:
     buffers = arr.buffers()
     views = np.frombuffer(buffers[1], np.uint8).reshape(-1, 16)[arr.offset : arr.offset + n]
     data = [b if b is not None else pa.py_buffer(b"") for b in buffers[2:]]
-    # Each key's values are disjoint pieces of the lines: the lines' total length bounds
-    # its region of aux (pages never written are never touched). Views of up to 12 bytes
-    # are inline, not in aux.
+    # Values are disjoint pieces of their lines: the lines' total length bounds aux. Views
+    # of up to 12 bytes are inline, not in aux.
     total = int(np.ascontiguousarray(views[:, :4]).view("<u4").sum(dtype=np.int64))
-    aux = np.empty((len(keys), max(total, 1)), np.uint8)
-    used = np.zeros(len(keys), np.int64)
+    aux = np.empty(max(total, 1), np.uint8)
+    used = np.empty(len(keys), np.int64)
     out = np.empty((len(keys), n, 16), np.uint8)
     bitmap = (n + 7) // 8
     valid = np.empty((len(keys), bitmap), np.uint8)
@@ -85,22 +84,25 @@ def _scan(text: pl.Series, keys: list[str]) -> tuple[pl.DataFrame, np.ndarray]:
         aux,
         used,
     )
-    # Each column gets copies of its own views and text: a column dropped later (the time,
-    # the duration) frees them, and none keeps the scan's chunk-sized arrays alive.
-    columns = [
-        pl.Series(
-            key,
-            pa.Array.from_buffers(
-                pa.string_view(),
-                n,
-                [
-                    pa.py_buffer(valid[k].copy()),
-                    pa.py_buffer(out[k].copy()),
-                    pa.py_buffer(aux[k, : used[k]].copy()),
-                ],
-            ),
-        )
-        for k, key in enumerate(keys)
-    ]
+    columns = [_column(key, out[k], valid[k], aux, int(used[k])) for k, key in enumerate(keys)]
     frame = pl.DataFrame([*columns, pl.Series(OK, np.ones(n, bool))])
     return frame, np.flatnonzero(redo)
+
+
+def _column(
+    name: str, views: np.ndarray, valid: np.ndarray, aux: np.ndarray, size: int
+) -> pl.Series:
+    """One key's column, its views and text copied out of the scan's shared arrays: a
+    column dropped later (the time, the duration) frees its text, and none keeps the
+    chunk-sized aux alive."""
+    import pyarrow as pa
+
+    own = np.empty_like(views)
+    text = np.empty(size, np.uint8)
+    _scanner.compact(views, aux, own, text)
+    arr = pa.Array.from_buffers(
+        pa.string_view(),
+        len(views),
+        [pa.py_buffer(valid.copy()), pa.py_buffer(own), pa.py_buffer(text)],
+    )
+    return pl.Series(name, arr)

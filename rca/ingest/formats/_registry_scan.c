@@ -18,8 +18,7 @@
  *
  * Log lines are attacker-controlled. Every line is read inside its own bytes (each view
  * checked against its data buffer first), and every write is at a row below the line
- * count (every output's size checked before the scan) or inside its key's region of aux
- * (checked per value).
+ * count (every output's size checked before the scan) or inside aux (checked per line).
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -429,10 +428,10 @@ PyDoc_STRVAR(scan_doc,
 "`buffers`; keys: the wanted keys (k of them, at most 32, bytes). For each line taken, the\n"
 "raw text of each wanted key's value (escapes \\\" \\\\ \\/ undone) as a string view in out\n"
 "(k columns of n views) with its bit set in valid (k bitmaps of (n + 7) // 8 bytes; null:\n"
-"absent or JSON null). Values over 12 bytes are written to aux, k equal regions, one per\n"
-"key (a column's only data buffer: columns dropped later free their text); used (k int64)\n"
-"receives the bytes used in each. redo[i] (uint8) is 1 for a line left to the Polars\n"
-"decoder (its views are null); returns how many.");
+"absent or JSON null). Values over 12 bytes are written to aux (the views' data buffer 0);\n"
+"used (k int64) receives how many bytes of it each key's values take (see compact).\n"
+"redo[i] (uint8) is 1 for a line left to the Polars decoder (its views are null); returns\n"
+"how many.");
 
 static PyObject *scan(PyObject *self, PyObject *args)
 {
@@ -456,9 +455,7 @@ static PyObject *scan(PyObject *self, PyObject *args)
         goto done;
     const uint8_t *lines = b_lines.buf;
     uint8_t *out = b_out.buf, *valid = b_valid.buf, *redo = b_redo.buf, *aux = b_aux.buf;
-    int64_t *used = b_used.buf;
-    int64_t region = keys.count ? b_aux.len / keys.count : 0;
-    int64_t room = region < MAX_AUX ? region : MAX_AUX;
+    int64_t *used = b_used.buf, room = b_aux.len < MAX_AUX ? b_aux.len : MAX_AUX, filled = 0;
     Py_ssize_t redone = 0, outside = 0;
     memset(valid, 0, (size_t)(keys.count * bitmap));
     for (int k = 0; k < keys.count; k++)
@@ -473,11 +470,14 @@ static PyObject *scan(PyObject *self, PyObject *args)
             memset(out + ((Py_ssize_t)k * n + i) * 16, 0, 16);
         int taken = p && scan_line(p, length, &keys, &f);
         outside += !p;
-        /* Each value is first written to its key's region (then kept there if over 12
-         * bytes): there must be room for it. */
+        /* Each value is first written to aux (then kept there if over 12 bytes): there
+         * must be room for all of them. */
+        int64_t need = 0;
         for (int k = 0; taken && k < keys.count; k++)
-            if (f.state[k] >= VALUE && f.length[k] > room - used[k])
-                taken = 0;
+            if (f.state[k] >= VALUE)
+                need += f.length[k];
+        if (need > room - filled)
+            taken = 0;
         redo[i] = !taken;
         if (!taken) {
             redone++;
@@ -486,15 +486,17 @@ static PyObject *scan(PyObject *self, PyObject *args)
         for (int k = 0; k < keys.count; k++) {
             if (f.state[k] < VALUE)
                 continue;
-            uint8_t *at = aux + k * region + used[k];
+            uint8_t *at = aux + filled;
             uint32_t size = f.length[k];
             if (f.state[k] == ESCAPED)
                 size = unescape(f.text[k], f.length[k], at);
             else
                 memcpy(at, f.text[k], size);
-            write_view(out + ((Py_ssize_t)k * n + i) * 16, at, size, (uint32_t)used[k]);
-            if (size > 12)
+            write_view(out + ((Py_ssize_t)k * n + i) * 16, at, size, (uint32_t)filled);
+            if (size > 12) {
+                filled += size;
                 used[k] += size;
+            }
             set_bit(valid + k * bitmap, i);
         }
     }
@@ -518,8 +520,62 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(compact_doc,
+"compact(views, aux, out, text)\n"
+"\n"
+"One column of scan's views (n, over aux) rewritten into out (n views) over text, a buffer\n"
+"of its own holding exactly the column's values over 12 bytes (scan's used for its key):\n"
+"a column then keeps only its own text alive. Views outside aux, or more text than text\n"
+"holds, are an error.");
+
+static PyObject *compact(PyObject *self, PyObject *args)
+{
+    Py_buffer b_views, b_aux, b_out, b_text;
+    PyObject *result = NULL;
+    if (!PyArg_ParseTuple(args, "y*y*w*w*", &b_views, &b_aux, &b_out, &b_text))
+        return NULL;
+    Py_ssize_t n = b_views.len / 16, bad = 0;
+    if (b_views.len % 16 || too_small(&b_out, b_views.len, "out"))
+        goto done;
+    const uint8_t *views = b_views.buf, *aux = b_aux.buf;
+    uint8_t *out = b_out.buf, *text = b_text.buf;
+    int64_t written = 0, size = b_text.len < MAX_AUX ? b_text.len : MAX_AUX;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint32_t length, offset;
+        memcpy(&length, views + 16 * i, 4);
+        memcpy(&offset, views + 16 * i + 12, 4);
+        if (length <= 12) {
+            memcpy(out + 16 * i, views + 16 * i, 16);
+            continue;
+        }
+        if ((int64_t)offset + length > (int64_t)b_aux.len || written + length > size) {
+            memset(out + 16 * i, 0, 16);
+            bad++;
+            continue;
+        }
+        memcpy(text + written, aux + offset, length);
+        write_view(out + 16 * i, text + written, length, (uint32_t)written);
+        written += length;
+    }
+    Py_END_ALLOW_THREADS
+    if (bad) {
+        PyErr_Format(PyExc_ValueError, "_registry_scan.compact: %zd views outside aux or text", bad);
+        goto done;
+    }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    PyBuffer_Release(&b_views);
+    PyBuffer_Release(&b_aux);
+    PyBuffer_Release(&b_out);
+    PyBuffer_Release(&b_text);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"scan", scan, METH_VARARGS, scan_doc},
+    {"compact", compact, METH_VARARGS, compact_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -258,16 +258,29 @@ def test_scanner_refuses_views_outside_their_buffers_and_small_outputs(scanner: 
         scanner.scan(np.zeros(17, np.uint8), buffers, keys, *outputs())
     with pytest.raises(ValueError, match="too many"):
         scanner.scan(views.view(np.uint8), buffers, keys * 3, *outputs(keys=3 * k))
-    # A line whose values do not fit in their regions of aux is redone, not written past.
+    # A line whose values do not fit in aux is redone, not written past it.
     text = pl.Series([line(**{UA: "x" * 100})])
+    values = decode_json_objects(text, _JSON_SCHEMA).drop("_json_ok").row(0)
+    need = sum(len(v.encode()) for v in values if v is not None)
     arr = text.to_arrow(compat_level=pl.CompatLevel.newest())
     raw = np.frombuffer(arr.buffers()[1], np.uint8)[:16].copy()
-    out, valid, redo, aux, used = outputs(rows=1, aux=99 * k)
+    out, valid, redo, aux, used = outputs(rows=1, aux=need - 1)
     assert scanner.scan(raw, arr.buffers()[2:], keys, out, valid, redo, aux, used) == 1
     assert redo[0] == 1 and not used.any()
-    out, valid, redo, aux, used = outputs(rows=1, aux=100 * k)
+    out, valid, redo, aux, used = outputs(rows=1, aux=need)
     assert scanner.scan(raw, arr.buffers()[2:], keys, out, valid, redo, aux, used) == 0
     assert redo[0] == 0 and used[KEYS.index(UA)] == 100
+    # compact: views outside aux, or more text than the column's buffer holds, are refused.
+    column = out[KEYS.index(UA)]
+    own, text_out = np.empty_like(column), np.empty(100, np.uint8)
+    scanner.compact(column, aux, own, text_out)
+    assert bytes(text_out) == b"x" * 100
+    with pytest.raises(ValueError, match="outside"):
+        scanner.compact(column, aux, own, np.empty(99, np.uint8))
+    with pytest.raises(ValueError, match="outside"):
+        scanner.compact(column, aux[:50], own, text_out)
+    with pytest.raises(ValueError, match="needs"):
+        scanner.compact(column, aux, np.empty(8, np.uint8), text_out)
 
 
 # Hypothesis: JSON-ish lines built from the pieces the rules are about.
