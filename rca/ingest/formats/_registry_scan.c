@@ -9,12 +9,13 @@
  *
  * A line is taken only when the scanner is sure of it: an object ``{...}`` with nothing
  * around it, keys of printable ASCII without escapes, values that are strings of printable
- * ASCII (escapes: \" \\ \/ in wanted values; also \b \f \n \r \t in other values),
- * integers (wanted values: at most 18 digits and not "-0", which the decoder spells "0"),
- * true, false or null; every wanted key at most once (the decoder keeps the first of a
- * repeated key, Python's json the last); only spaces between tokens. Any other line
- * (nested values, \u escapes, non-ASCII or control bytes, torn text, ...) is marked redo
- * for the Polars decoder, which stays the reference.
+ * ASCII or well-formed UTF-8 (escapes: \" \\ \/ in wanted values; also \b \f \n \r \t in
+ * other values), integers (wanted values: at most 18 digits and not "-0", which the decoder
+ * spells "0"; other values: any JSON number), true, false or null; every wanted key at
+ * most once (the decoder keeps the first of a repeated key, Python's json the last); only
+ * spaces between tokens. Any other line (nested values, \u escapes, control bytes or DEL,
+ * floats in wanted values, torn text, ...) is marked redo for the Polars decoder, which
+ * stays the reference. True and false are given as their text, as the decoder gives them.
  *
  * Log lines are attacker-controlled. Every line is read inside its own bytes (each view
  * checked against its data buffer first), and every write is at a row below the line

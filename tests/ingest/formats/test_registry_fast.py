@@ -211,6 +211,12 @@ def test_the_duration_last_bit_crash_input() -> None:
     assert_same(chunk.lines)
 
 
+def test_real_lines_of_another_format(real_apache: Path) -> None:
+    # No real registry log is shipped (shared/data/real holds an Apache log): its lines
+    # are all non-candidates, the path around the scanner.
+    assert_same(LineChunk(real_apache.read_bytes()).lines)
+
+
 def test_simulated_registry_logs(tmp_path: Path) -> None:
     from rca.simulate import simulate
 
