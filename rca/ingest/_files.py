@@ -273,11 +273,15 @@ class LineChunk:
         view = self.bytes_view
         if len(view.buf) >= MAX_VIEW_BUFFER:
             return _decode_lines(self.data)
-        # ASCII lines are valid UTF-8 as they are: String views into the chunk, no copy.
-        # Only lines with a byte above 127 are decoded (U+FFFD for what is not UTF-8):
-        # decoding never crosses a "\n", so each decodes as it would in the whole chunk.
+        # Valid UTF-8 lines are String views into the chunk, no copy. Lines with a byte above
+        # 127 are checked together (one C-level decode) and, only when some is not UTF-8,
+        # decoded with U+FFFD: decoding never crosses a "\n", so each line decodes as it
+        # would in the whole chunk.
         high = view.unusual[view.buf[view.unusual] > 127]
         rows = np.unique(view.line_of(high)) if len(high) else high
+        picked = self._join(rows) if len(rows) else b""
+        if len(rows) and _valid_utf8(picked):
+            rows = rows[:0]  # valid UTF-8 as they are (Go's "µs", names): views too
         ends = view.ends
         if len(rows):
             ends = ends.copy()
@@ -285,7 +289,7 @@ class LineChunk:
         lines = string_views(view.buf, view.starts, ends).alias("line")
         if not len(rows):
             return lines, 0
-        decoded, invalid = _decode_lines(self._join(rows), strip_cr=False)
+        decoded, invalid = _decode_lines(picked, strip_cr=False)
         return lines.scatter(rows, decoded), invalid
 
     @property
@@ -308,12 +312,10 @@ class LineChunk:
         if not len(high):
             return 0
         picked = self._join(np.unique(view.line_of(high)))
-        try:
-            str(picked, "utf-8")
-        except UnicodeDecodeError:
-            lines = _decode_lines(picked, strip_cr=False)[0]
-            return int(lines.str.contains("\ufffd", literal=True).sum())
-        return 0
+        if _valid_utf8(picked):
+            return 0
+        lines = _decode_lines(picked, strip_cr=False)[0]
+        return int(lines.str.contains("\ufffd", literal=True).sum())
 
     @functools.cached_property
     def n_lines(self) -> int:
@@ -402,12 +404,9 @@ LOW_BYTES64 = np.array([(1 << (8 * k)) - 1 for k in range(9)], dtype=np.uint64)
 _LOW_BYTES32 = np.array([(1 << (8 * k)) - 1 for k in range(5)], dtype=np.uint32)
 
 
-def string_views(buf: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> pl.Series:
-    """Bytes ``[lo, hi)`` of ``buf`` for each row, as a String column of Arrow string views
-    into ``buf`` (no text is copied). ``buf`` (uint8) has at least 16 bytes after the last
-    row's end and is under 4 GiB; the bytes must be valid UTF-8."""
-    import pyarrow as pa
-
+def string_views_numpy(buf: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """The 16-byte views of ``string_views`` (as n x 2 uint64) by numpy: the reference for
+    the kernel."""
     lengths = hi - lo
     n = len(lengths)
     # Unaligned little-endian reads of 8 and 4 bytes at any position.
@@ -425,6 +424,23 @@ def string_views(buf: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> pl.Series:
         (w0 >> np.uint64(32)) | (w1.astype(np.uint64) << np.uint64(32)),
         lo.astype(np.uint64) << np.uint64(32),
     )
+    return views
+
+
+def string_views(buf: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> pl.Series:
+    """Bytes ``[lo, hi)`` of ``buf`` for each row, as a String column of Arrow string views
+    into ``buf`` (no text is copied). ``buf`` (uint8) has at least 16 bytes after the last
+    row's end and is under 4 GiB; the bytes must be valid UTF-8."""
+    import pyarrow as pa
+
+    n = len(lo)
+    if _line_bounds is not None:
+        views = np.empty((n, 2), np.uint64)
+        _line_bounds.views(
+            buf, np.ascontiguousarray(lo, np.int64), np.ascontiguousarray(hi, np.int64), views
+        )
+    else:
+        views = string_views_numpy(buf, lo, hi)
     arr = pa.Array.from_buffers(pa.string_view(), n, [None, pa.py_buffer(views), pa.py_buffer(buf)])
     return pl.Series(arr)
 
@@ -479,6 +495,14 @@ def iter_line_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Lin
             yield LineChunk(memoryview(room)[: cut + 1], room=np.frombuffer(room, np.uint8))
         if carry:
             yield LineChunk(carry + b"\n")
+
+
+def _valid_utf8(data: bytes) -> bool:
+    try:
+        str(data, "utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _decode_lines(data: bytes | memoryview, *, strip_cr: bool = True) -> tuple[pl.Series, int]:

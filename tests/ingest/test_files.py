@@ -25,6 +25,7 @@ from rca.ingest._files import (
     iter_line_chunks,
     line_bounds,
     line_bounds_numpy,
+    string_views_numpy,
 )
 
 
@@ -265,3 +266,31 @@ def test_compiled_line_bounds_refuse_wrong_output_sizes() -> None:
         _line_bounds.fill(raw, short, short, np.empty(1, np.int64))
     with pytest.raises(ValueError, match="do not match"):
         _line_bounds.fill(raw, np.empty(2, np.int64), np.empty(2, np.int64), np.empty(0, np.int64))
+
+
+@_KERNEL
+@given(
+    st.binary(min_size=1, max_size=80), st.lists(st.tuples(st.integers(0, 80), st.integers(0, 30)))
+)
+def test_compiled_string_views_equal_the_numpy_reference(
+    text: bytes, spans: list[tuple[int, int]]
+) -> None:
+    # Every length around the 12-byte inline limit, at every offset of the buffer.
+    buf = np.frombuffer(text + b"\0" * 16, np.uint8)
+    bounds = [(a, min(a + k, len(text))) for a, k in spans if a <= len(text)]
+    lo = np.array([a for a, _ in bounds], np.int64)
+    hi = np.array([z for _, z in bounds], np.int64)
+    got = np.empty((len(lo), 2), np.uint64)
+    _line_bounds.views(buf, lo, hi, got)
+    assert got.tolist() == string_views_numpy(buf, lo, hi).tolist()
+
+
+@_KERNEL
+def test_compiled_string_views_refuse_rows_outside_the_buffer() -> None:
+    buf = np.zeros(20, np.uint8)
+    out = np.empty((1, 2), np.uint64)
+    for lo, hi in [(-1, 2), (5, 4), (0, 21)]:
+        with pytest.raises(ValueError, match="outside the buffer"):
+            _line_bounds.views(buf, np.array([lo]), np.array([hi]), out)
+    with pytest.raises(ValueError, match="do not match"):
+        _line_bounds.views(buf, np.array([0, 1]), np.array([1, 2]), out)

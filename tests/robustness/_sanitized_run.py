@@ -66,6 +66,11 @@ def main() -> None:
         raw = np.frombuffer(data, np.uint8)
         for got, want in zip(_files.line_bounds(raw), _files.line_bounds_numpy(raw), strict=True):
             assert got.tolist() == want.tolist()
+        padded = np.frombuffer(data + bytes(16), np.uint8)
+        views = np.empty((len(view.starts), 2), np.uint64)
+        _files._line_bounds.views(padded, view.starts, view.ends, views)
+        reference = _files.string_views_numpy(padded, view.starts, view.ends)
+        assert views.tolist() == reference.tolist()
         for timing in (True, False):
             got = _clf_fast.parse_fast(view, timing=timing, compiled=True)
             want = _clf_fast.parse_fast(view, timing=timing, compiled=False)
