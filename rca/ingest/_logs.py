@@ -74,9 +74,11 @@ from rca.ingest.formats._base import (
 
 #: Key of the Parquet key-value metadata entry holding the quality frame as JSON.
 QUALITY_KEY = "rca.quality"
-#: Bytes of lines handed to a parser at once: large enough to amortise per-chunk overhead,
-#: small enough to bound memory (a few chunks per worker are in flight).
-CHUNK_BYTES = 8 * 1024 * 1024
+#: Bytes of lines handed to a parser at once: large enough to amortise per-chunk overhead
+#: (Python glue holds the GIL, so the workers wait on each other), small enough to bound
+#: memory (a few chunks per worker are in flight). 16 MB against 8: 4M registry JSON lines
+#: 11.9 -> 9.9 s, nginx 5.2 -> 4.9 s; peak RSS 320 -> 436 MB and 427 -> 599 MB.
+CHUNK_BYTES = 16 * 1024 * 1024
 #: ``format`` of files skipped because no format recognised them.
 UNRECOGNISED = "unrecognised"
 #: ``format`` of files without a single non-blank line.
