@@ -31,6 +31,7 @@ HotSpot, Squeeze and RiskLoc:
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import warnings
 from collections.abc import Sequence
@@ -542,32 +543,40 @@ def _cuboid_query(
 ) -> pl.LazyFrame:
     """One cuboid: per element, its sums and the distance over its leaves with and
     without spreading the element's own deviation over them."""
+    fitted, aggs, extra = _cuboid_exprs(cube, index, counts)
+    return leaves.with_columns(_a=fitted).group_by(list(cube)).agg(*aggs).with_columns(*extra)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cuboid_exprs(
+    cube: tuple[str, ...], index: int, counts: bool
+) -> tuple[pl.Expr, tuple[pl.Expr, ...], tuple[pl.Expr, ...]]:
+    """``_cuboid_query``'s expressions, built once per cuboid: a search evaluates every
+    cuboid again after each cause it explains away, and building the expressions (in
+    Python, holding the GIL) cost as much as running them."""
     c = list(cube)
     ve, fe, we = (pl.col(x).sum().over(c) for x in ("v", "f", "w"))
     fitted = pl.col("f") + pl.when(we > 0).then((ve - fe) * pl.col("w") / we).otherwise(0.0)
-    return (
-        leaves.with_columns(_a=fitted)
-        .group_by(c)
-        .agg(
-            V=pl.col("v").sum(),
-            F=pl.col("f").sum(),
-            N=pl.col("n").sum(),
-            leaves=pl.len(),
-            var=pl.col("var").sum(),
-            d_out=_distance(pl.col("v"), pl.col("f"), counts).sum(),
-            d_in=_distance(pl.col("v"), pl.col("_a"), counts).sum(),
-        )
-        .with_columns(
-            cuboid=pl.lit(index, pl.Int32),
-            order=pl.lit(len(c), pl.Int32),
-            label=pl.concat_str(
-                [pl.lit(f"{d}=") + pl.col(d).fill_null("null") for d in c], separator=", "
-            ),
-            segment=pl.concat_list(
-                [pl.struct(dimension=pl.lit(d, pl.String), value=pl.col(d)) for d in c]
-            ),
-        )
+    aggs = (
+        pl.col("v").sum().alias("V"),
+        pl.col("f").sum().alias("F"),
+        pl.col("n").sum().alias("N"),
+        pl.len().alias("leaves"),
+        pl.col("var").sum().alias("var"),
+        _distance(pl.col("v"), pl.col("f"), counts).sum().alias("d_out"),
+        _distance(pl.col("v"), pl.col("_a"), counts).sum().alias("d_in"),
     )
+    extra = (
+        pl.lit(index, pl.Int32).alias("cuboid"),
+        pl.lit(len(c), pl.Int32).alias("order"),
+        pl.concat_str(
+            [pl.lit(f"{d}=") + pl.col(d).fill_null("null") for d in c], separator=", "
+        ).alias("label"),
+        pl.concat_list(
+            [pl.struct(dimension=pl.lit(d, pl.String), value=pl.col(d)) for d in c]
+        ).alias("segment"),
+    )
+    return fitted, aggs, extra
 
 
 def _evaluate(
