@@ -273,15 +273,10 @@ class LineChunk:
         view = self.bytes_view
         if len(view.buf) >= MAX_VIEW_BUFFER:
             return _decode_lines(self.data)
-        # Valid UTF-8 lines are String views into the chunk, no copy. Lines with a byte above
-        # 127 are checked together (one C-level decode) and, only when some is not UTF-8,
+        # Valid UTF-8 lines are String views into the chunk, no copy; only the others are
         # decoded with U+FFFD: decoding never crosses a "\n", so each line decodes as it
         # would in the whole chunk.
-        high = view.unusual[view.buf[view.unusual] > 127]
-        rows = np.unique(view.line_of(high)) if len(high) else high
-        picked = self._join(rows) if len(rows) else b""
-        if len(rows) and _valid_utf8(picked):
-            rows = rows[:0]  # valid UTF-8 as they are (Go's "µs", names): views too
+        rows, picked = self._to_decode
         ends = view.ends
         if len(rows):
             ends = ends.copy()
@@ -304,18 +299,27 @@ class LineChunk:
         when the chunk has any invalid byte at all)."""
         if "_decoded" in self.__dict__:
             return self._decoded[1]
-        # Only lines with a byte above 127 can be invalid or hold U+FFFD once decoded, and
-        # the chunk is valid UTF-8 exactly when each of them is ("\n" never sits inside a
-        # multi-byte character).
-        view = self.bytes_view
-        high = view.unusual[view.buf[view.unusual] > 127]
-        if not len(high):
-            return 0
-        picked = self._join(np.unique(view.line_of(high)))
-        if _valid_utf8(picked):
+        rows, picked = self._to_decode
+        if not len(rows):
             return 0
         lines = _decode_lines(picked, strip_cr=False)[0]
         return int(lines.str.contains("\ufffd", literal=True).sum())
+
+    @functools.cached_property
+    def _to_decode(self) -> tuple[np.ndarray, bytes]:
+        """The lines that must be decoded (sorted positions) and their bytes, joined as
+        ``_join`` joins them: the lines with a byte above 127 when some of them is not
+        UTF-8, none otherwise. Only such lines can be invalid, and they are checked together
+        (one C-level decode): "\n" never sits inside a multi-byte character."""
+        view = self.bytes_view
+        high = view.unusual[view.buf[view.unusual] > 127]
+        if not len(high):
+            return high, b""
+        rows = np.unique(view.line_of(high))
+        picked = self._join(rows)
+        if _valid_utf8(picked):
+            return rows[:0], b""  # valid as they are (Go's "µs", names): views too
+        return rows, picked
 
     @functools.cached_property
     def n_lines(self) -> int:
