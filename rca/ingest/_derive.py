@@ -45,10 +45,10 @@ import polars as pl
 
 if TYPE_CHECKING:
     import numpy as np
-    import pyarrow as pa
 
 from rca._schema import DERIVED_FIELDS
 from rca.ingest._compiled import load
+from rca.ingest._files import views_of
 
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
@@ -359,23 +359,6 @@ def _join_user_agent(frame: FrameT) -> FrameT:
 _kernels: Any = load("rca.ingest._derive_kernels")
 
 
-def _views(text: pl.Series) -> tuple[np.ndarray, list[pa.Buffer]] | None:
-    """A String column's Arrow string views (16 bytes a row, contiguous) and their data
-    buffers, for the kernels; None unless the text is ASCII (byte offsets are then
-    character offsets, as the expressions count them)."""
-    import numpy as np
-    import pyarrow as pa
-
-    if (text.str.len_bytes() != text.str.len_chars()).any():
-        return None
-    arr = text.rechunk().to_arrow(compat_level=pl.CompatLevel.newest())
-    if not isinstance(arr, pa.StringViewArray):
-        return None
-    raw = np.frombuffer(arr.buffers()[1], np.uint8).reshape(-1, 16)
-    views = np.ascontiguousarray(raw[arr.offset : arr.offset + len(arr)])
-    return views, [b for b in arr.buffers()[2:] if b is not None]
-
-
 def _string_column(
     name: str, views: np.ndarray, valid: np.ndarray | None, data: list[Any]
 ) -> pl.Series:
@@ -398,15 +381,14 @@ def _compiled_routes(frame: pl.DataFrame) -> list[pl.Series] | None:
     path, method = frame.get_column("path"), frame.get_column("method")
     if path.null_count() or method.null_count() or not frame.height:
         return None
-    paths, methods = _views(path), _views(method)
-    if paths is None or methods is None:
-        return None
+    paths, methods = views_of(path), views_of(method)
     n = frame.height
     endpoint = np.empty((n, 16), np.uint8)
     repository = np.empty((n, 16), np.uint8)
     namespace = np.empty((n, 16), np.uint8)
     valid = np.zeros((2, (n + 7) // 8), np.uint8)
-    _kernels.routes(*paths, *methods, endpoint, repository, namespace, valid)
+    if _kernels.routes(*paths, *methods, endpoint, repository, namespace, valid) < 0:
+        return None  # not ASCII
     data = paths[1]  # repository and namespace are views into the paths
     return [
         _string_column("endpoint", endpoint, None, data),
@@ -424,9 +406,7 @@ def _compiled_prefixes(ips: pl.Series) -> pl.Series | None:
     # The prefixes' text buffer holds 16 bytes a row at u32 offsets.
     if not ips.len() or ips.len() >= 2**28:
         return None
-    found = _views(ips)
-    if found is None:
-        return None
+    found = views_of(ips)
     n = ips.len()
     present = ips.is_not_null().to_numpy().astype(np.uint8)
     prefixes = np.empty((n, 16), np.uint8)
@@ -434,6 +414,8 @@ def _compiled_prefixes(ips: pl.Series) -> pl.Series | None:
     valid = np.zeros((n + 7) // 8, np.uint8)
     other = np.empty(n, np.uint8)
     others = _kernels.ipv4_prefixes(*found, present, prefixes, text, valid, other)
+    if others < 0:
+        return None  # not ASCII
     out = _string_column("client_prefix", prefixes, valid, [pa.py_buffer(text)])
     if others:
         at = np.flatnonzero(other)

@@ -449,6 +449,20 @@ def string_views(buf: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> pl.Series:
     return pl.Series(arr)
 
 
+def views_of(text: pl.Series) -> tuple[np.ndarray, list[Any]]:
+    """A String column as the compiled kernels read it: its Arrow string views (n x 16
+    bytes, contiguous) and its data buffers, in the order the views' buffer indexes count
+    them (an absent buffer is an empty one). The inverse of ``string_views``."""
+    import pyarrow as pa
+
+    arr = text.rechunk().to_arrow(compat_level=pl.CompatLevel.newest())
+    if not isinstance(arr, pa.StringViewArray):
+        arr = arr.cast(pa.string_view())
+    raw = np.frombuffer(arr.buffers()[1], np.uint8).reshape(-1, 16)
+    views = np.ascontiguousarray(raw[arr.offset : arr.offset + len(arr)])
+    return views, [b if b is not None else pa.py_buffer(b"") for b in arr.buffers()[2:]]
+
+
 _scratch = threading.local()
 #: Scratch masks up to this size are kept per thread.
 _SCRATCH_MAX = 64 * 1024 * 1024

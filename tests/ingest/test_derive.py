@@ -349,6 +349,9 @@ def test_compiled_routes_match_the_expressions(rows: list[tuple[str, str]], cut:
 
 def test_compiled_routes_leave_non_ascii_and_null_frames_to_the_expressions() -> None:
     assert _derive._compiled_routes(_frame(path=["/v2/é/blobs/x"])) is None
+    # The kernel finds the wide byte itself, in any row, in a long (not inline) path too.
+    long_wide = "/v2/" + "a" * 20 + "é/blobs/x"
+    assert _derive._compiled_routes(_frame(path=["/v2/a/blobs/x"] * 3 + [long_wide])) is None
     assert _derive._compiled_routes(_frame(path=[None])) is None
     assert _derive._compiled_routes(_frame(method=[None])) is None
 
@@ -394,6 +397,22 @@ def test_compiled_prefixes_match_the_expressions(ips: list[str | None]) -> None:
     assert got is not None
     expected = _derive._join_client_prefix(frame.lazy()).collect().get_column("client_prefix")
     assert got.to_list() == expected.to_list()
+
+
+def test_non_ascii_methods_and_addresses_keep_the_expressions_meaning() -> None:
+    # Unicode uppercases "ſ" to "S" and \d matches Arabic-Indic digits: a byte-level kernel
+    # would read both differently, so it must hand such frames back.
+    frame = _frame(
+        path=["/v2/a/blobs/x", "/v2/a/blobs/x"],
+        method=["GET", "poſt"],
+        client_ip=["203.0.113.7", "١٢.0.113.7"],
+    )
+    assert _derive._compiled_routes(frame) is None
+    assert _derive._compiled_prefixes(frame.get_column("client_ip")) is None
+    got = derive(frame)
+    assert got.get_column("endpoint").to_list() == ["blob", "upload"]
+    expected = _derive._join_client_prefix(frame.lazy()).collect().get_column("client_prefix")
+    assert got.get_column("client_prefix").to_list() == expected.to_list()
 
 
 def test_compiled_prefixes_refuse_views_outside_their_buffers() -> None:

@@ -17,6 +17,7 @@ import numpy as np
 import polars as pl
 
 from rca.ingest._compiled import load
+from rca.ingest._files import views_of
 from rca.ingest.formats._jsonlines import OK, decode_json_batch, decode_json_objects
 
 _scanner: Any = load("rca.ingest.formats._registry_scan")
@@ -56,15 +57,8 @@ def decode_objects(
 def _scan(text: pl.Series, keys: list[str]) -> tuple[pl.DataFrame, np.ndarray]:
     """The scanner's frame (schema keys, then ``_json_ok`` True; redone rows null) and the
     positions of the redone lines."""
-    import pyarrow as pa
-
-    arr = text.rechunk().to_arrow(compat_level=pl.CompatLevel.newest())
-    if not isinstance(arr, pa.StringViewArray):
-        arr = arr.cast(pa.string_view())
-    n = len(arr)
-    buffers = arr.buffers()
-    views = np.frombuffer(buffers[1], np.uint8).reshape(-1, 16)[arr.offset : arr.offset + n]
-    data = [b if b is not None else pa.py_buffer(b"") for b in buffers[2:]]
+    views, data = views_of(text)
+    n = len(views)
     # Values are disjoint pieces of their lines: the lines' total length bounds aux. Views
     # of up to 12 bytes are inline, not in aux.
     total = int(np.ascontiguousarray(views[:, :4]).view("<u4").sum(dtype=np.int64))
@@ -75,7 +69,7 @@ def _scan(text: pl.Series, keys: list[str]) -> tuple[pl.DataFrame, np.ndarray]:
     valid = np.empty((len(keys), bitmap), np.uint8)
     redo = np.empty(n, np.uint8)
     _scanner.scan(
-        np.ascontiguousarray(views),
+        views,
         data,
         [key.encode() for key in keys],
         out,
