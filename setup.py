@@ -10,9 +10,12 @@ from setuptools import Extension, setup
 
 _FLAGS = ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
 
+# The header both string-view kernels include: a change to it rebuilds them.
+_DEPENDS = ["rca/ingest/_view_buffers.h"]
+
 setup(
     ext_modules=[
-        Extension(name, [source], extra_compile_args=_FLAGS, optional=True)
+        Extension(name, [source], extra_compile_args=_FLAGS, optional=True, depends=_DEPENDS)
         for name, source in [
             ("rca.ingest.formats._clf_scan", "rca/ingest/formats/_clf_scan.c"),
             ("rca.ingest._derive_kernels", "rca/ingest/_derive_kernels.c"),

@@ -12,56 +12,11 @@
  * path's own data buffers (no text is copied). Every data buffer index and every (offset,
  * length) read is checked against the buffers given; a view outside them is an error.
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <stdint.h>
-#include <string.h>
+#include "_view_buffers.h"
 
 /* Endpoint names, all short enough to be inline views. */
 static const char *ENDPOINTS[] = {"ping", "other", "manifest", "tags", "upload", "blob"};
 enum { PING, OTHER, MANIFEST, TAGS, UPLOAD, BLOB };
-
-#define MAX_BUFFERS 4096
-
-typedef struct {
-    const uint8_t *data[MAX_BUFFERS];
-    Py_ssize_t size[MAX_BUFFERS];
-    Py_buffer held[MAX_BUFFERS];
-    Py_ssize_t count;
-} Buffers;
-
-static void release(Buffers *b)
-{
-    for (Py_ssize_t i = 0; i < b->count; i++)
-        PyBuffer_Release(&b->held[i]);
-    b->count = 0;
-}
-
-static int acquire(PyObject *list, Buffers *b)
-{
-    b->count = 0;
-    PyObject *seq = PySequence_Fast(list, "_derive_kernels: data buffers must be a sequence");
-    if (!seq)
-        return 0;
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
-    if (n > MAX_BUFFERS) {
-        PyErr_SetString(PyExc_ValueError, "_derive_kernels: too many data buffers");
-        Py_DECREF(seq);
-        return 0;
-    }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(seq, i), &b->held[i], PyBUF_SIMPLE) < 0) {
-            release(b);
-            Py_DECREF(seq);
-            return 0;
-        }
-        b->count = i + 1;
-        b->data[i] = b->held[i].buf;
-        b->size[i] = b->held[i].len;
-    }
-    Py_DECREF(seq);
-    return 1;
-}
 
 typedef struct {
     const uint8_t *bytes; /* the text */
@@ -71,21 +26,11 @@ typedef struct {
 } Text;
 
 /* The text of a view, or 0 when the view points outside the buffers. */
-static int text_of(const uint8_t *view, const Buffers *b, Text *t)
+static int text_of(const uint8_t *view, const ViewBuffers *b, Text *t)
 {
-    memcpy(&t->length, view, 4);
+    t->bytes = view_text(view, b, &t->length, &t->index, &t->offset);
     t->inline_ = t->length <= 12;
-    if (t->inline_) {
-        t->bytes = view + 4;
-        t->index = t->offset = 0;
-        return 1;
-    }
-    memcpy(&t->index, view + 8, 4);
-    memcpy(&t->offset, view + 12, 4);
-    if (t->index >= b->count || (Py_ssize_t)t->offset + t->length > b->size[t->index])
-        return 0;
-    t->bytes = b->data[t->index] + t->offset;
-    return 1;
+    return t->bytes != NULL;
 }
 
 /* A view of bytes [lo, lo + length) of t. */
@@ -196,26 +141,21 @@ static PyObject *routes(PyObject *self, PyObject *args)
                           &endpoint, &repository, &namespace_, &valid))
         return NULL;
     PyObject *result = NULL;
-    /* Large tables: on the heap, one pair per call (calls run in parallel threads). */
-    Buffers *pb = PyMem_Calloc(1, sizeof(Buffers)), *mb = PyMem_Calloc(1, sizeof(Buffers));
+    ViewBuffers pb = {0, NULL}, mb = {0, NULL};
     Py_ssize_t n = paths.len / 16, bitmap = (n + 7) / 8, routed = 0, bad = 0, wide = 0;
-    if (!pb || !mb) {
-        PyErr_NoMemory();
-        goto done;
-    }
     if (paths.len % 16 || methods.len != paths.len || endpoint.len < paths.len ||
         repository.len < paths.len || namespace_.len < paths.len || valid.len < 2 * bitmap) {
         PyErr_SetString(PyExc_ValueError, "_derive_kernels.routes: buffer sizes do not match");
         goto done;
     }
-    if (!acquire(path_list, pb) || !acquire(method_list, mb))
+    if (!view_buffers_acquire(path_list, &pb) || !view_buffers_acquire(method_list, &mb))
         goto done;
     const uint8_t *pv = paths.buf, *mv = methods.buf;
     uint8_t *ev = endpoint.buf, *rv = repository.buf, *nv = namespace_.buf, *bits = valid.buf;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t i = 0; i < n; i++) {
         Text p, m;
-        if (!text_of(pv + 16 * i, pb, &p) || !text_of(mv + 16 * i, mb, &m)) {
+        if (!text_of(pv + 16 * i, &pb, &p) || !text_of(mv + 16 * i, &mb, &m)) {
             bad++;
             break;
         }
@@ -267,12 +207,8 @@ static PyObject *routes(PyObject *self, PyObject *args)
     }
     result = PyLong_FromSsize_t(wide ? -1 : routed);
 done:
-    if (pb)
-        release(pb);
-    if (mb)
-        release(mb);
-    PyMem_Free(pb);
-    PyMem_Free(mb);
+    view_buffers_release(&pb);
+    view_buffers_release(&mb);
     PyBuffer_Release(&paths);
     PyBuffer_Release(&methods);
     PyBuffer_Release(&endpoint);
@@ -334,18 +270,14 @@ static PyObject *ipv4_prefixes(PyObject *self, PyObject *args)
                           &valid, &other))
         return NULL;
     PyObject *result = NULL;
-    Buffers *b = PyMem_Calloc(1, sizeof(Buffers));
+    ViewBuffers b = {0, NULL};
     Py_ssize_t n = addresses.len / 16, others = 0, bad = 0, wide = 0;
-    if (!b) {
-        PyErr_NoMemory();
-        goto done;
-    }
     if (addresses.len % 16 || present.len < n || prefixes.len < 16 * n || text.len < 16 * n ||
         valid.len < (n + 7) / 8 || other.len < n) {
         PyErr_SetString(PyExc_ValueError, "_derive_kernels.ipv4_prefixes: buffer sizes do not match");
         goto done;
     }
-    if (!acquire(list, b))
+    if (!view_buffers_acquire(list, &b))
         goto done;
     const uint8_t *av = addresses.buf, *is = present.buf;
     uint8_t *pv = prefixes.buf, *out = text.buf, *bits = valid.buf, *flag = other.buf;
@@ -356,7 +288,7 @@ static PyObject *ipv4_prefixes(PyObject *self, PyObject *args)
         flag[i] = 0;
         if (!is[i])
             continue;
-        if (!text_of(av + 16 * i, b, &a)) {
+        if (!text_of(av + 16 * i, &b, &a)) {
             bad++;
             break;
         }
@@ -389,9 +321,7 @@ static PyObject *ipv4_prefixes(PyObject *self, PyObject *args)
     }
     result = PyLong_FromSsize_t(wide ? -1 : others);
 done:
-    if (b)
-        release(b);
-    PyMem_Free(b);
+    view_buffers_release(&b);
     PyBuffer_Release(&addresses);
     PyBuffer_Release(&present);
     PyBuffer_Release(&prefixes);

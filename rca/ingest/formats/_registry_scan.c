@@ -21,10 +21,7 @@
  * checked against its data buffer first), and every write is at a row below the line
  * count (every output's size checked before the scan) or inside aux (checked per line).
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <stdint.h>
-#include <string.h>
+#include "../_view_buffers.h"
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
@@ -33,60 +30,6 @@
 #define MAX_INT_DIGITS 18
 #define MAX_OTHER_NUMBER 40
 #define MAX_AUX (((int64_t)1 << 32) - 1) /* views hold u32 offsets */
-
-typedef struct {
-    Py_ssize_t count;
-    Py_buffer *held;
-} Buffers;
-
-static void release(Buffers *b)
-{
-    for (Py_ssize_t i = 0; i < b->count; i++)
-        PyBuffer_Release(&b->held[i]);
-    PyMem_Free(b->held);
-    b->held = NULL;
-    b->count = 0;
-}
-
-static int acquire(PyObject *list, Buffers *b)
-{
-    b->count = 0;
-    b->held = NULL;
-    PyObject *seq = PySequence_Fast(list, "_registry_scan: data buffers must be a sequence");
-    if (!seq)
-        return 0;
-    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
-    b->held = PyMem_Calloc(n ? (size_t)n : 1, sizeof(Py_buffer));
-    if (!b->held) {
-        Py_DECREF(seq);
-        PyErr_NoMemory();
-        return 0;
-    }
-    for (Py_ssize_t i = 0; i < n; i++) {
-        if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(seq, i), &b->held[i], PyBUF_SIMPLE) < 0) {
-            release(b);
-            Py_DECREF(seq);
-            return 0;
-        }
-        b->count = i + 1;
-    }
-    Py_DECREF(seq);
-    return 1;
-}
-
-/* The bytes of line view v, or NULL when the view points outside the buffers. */
-static const uint8_t *line_of(const uint8_t *v, const Buffers *b, uint32_t *length)
-{
-    uint32_t index, offset;
-    memcpy(length, v, 4);
-    if (*length <= 12)
-        return v + 4;
-    memcpy(&index, v + 8, 4);
-    memcpy(&offset, v + 12, 4);
-    if ((Py_ssize_t)index >= b->count || (int64_t)offset + *length > (int64_t)b->held[index].len)
-        return NULL;
-    return (const uint8_t *)b->held[index].buf + offset;
-}
 
 typedef struct {
     const uint8_t *text[MAX_KEYS]; /* the raw value (inside its quotes for a string) */
@@ -438,13 +381,13 @@ static PyObject *scan(PyObject *self, PyObject *args)
 {
     Py_buffer b_lines, b_out, b_valid, b_redo, b_aux, b_used;
     PyObject *buffer_list, *key_list, *key_seq = NULL, *result = NULL;
-    Buffers buffers = {0, NULL};
+    ViewBuffers buffers = {0, NULL};
     Keys keys;
     if (!PyArg_ParseTuple(args, "y*OOw*w*w*w*w*", &b_lines, &buffer_list, &key_list, &b_out,
                           &b_valid, &b_redo, &b_aux, &b_used))
         return NULL;
     Py_ssize_t n = b_lines.len / 16, bitmap = (n + 7) / 8;
-    if (!read_keys(key_list, &keys, &key_seq) || !acquire(buffer_list, &buffers))
+    if (!read_keys(key_list, &keys, &key_seq) || !view_buffers_acquire(buffer_list, &buffers))
         goto done;
     if (b_lines.len % 16) {
         PyErr_SetString(PyExc_ValueError, "_registry_scan.scan: lines are not 16-byte views");
@@ -465,8 +408,8 @@ static PyObject *scan(PyObject *self, PyObject *args)
     Py_BEGIN_ALLOW_THREADS
     Found f;
     for (Py_ssize_t i = 0; i < n; i++) {
-        uint32_t length;
-        const uint8_t *p = line_of(lines + 16 * i, &buffers, &length);
+        uint32_t length, index, offset;
+        const uint8_t *p = view_text(lines + 16 * i, &buffers, &length, &index, &offset);
         for (int k = 0; k < keys.count; k++)
             memset(out + ((Py_ssize_t)k * n + i) * 16, 0, 16);
         int taken = p && scan_line(p, length, &keys, &f);
@@ -510,7 +453,7 @@ static PyObject *scan(PyObject *self, PyObject *args)
     }
     result = PyLong_FromSsize_t(redone);
 done:
-    release(&buffers);
+    view_buffers_release(&buffers);
     Py_XDECREF(key_seq);
     PyBuffer_Release(&b_lines);
     PyBuffer_Release(&b_out);

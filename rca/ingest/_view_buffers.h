@@ -1,0 +1,74 @@
+/* The data buffers of an Arrow string-view column, as the compiled kernels read them:
+ * shared by _derive_kernels.c and formats/_registry_scan.c.
+ *
+ * A view is 16 bytes: u32 length, then the bytes inline when at most 12, else a 4-byte
+ * prefix, u32 data-buffer index and u32 offset. Every index and every (offset, length) read
+ * is checked against the buffers acquired; a view outside them reads as NULL.
+ */
+#ifndef RCA_VIEW_BUFFERS_H
+#define RCA_VIEW_BUFFERS_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <stdint.h>
+#include <string.h>
+
+typedef struct {
+    Py_ssize_t count;
+    Py_buffer *held;
+} ViewBuffers;
+
+static void view_buffers_release(ViewBuffers *b)
+{
+    for (Py_ssize_t i = 0; i < b->count; i++)
+        PyBuffer_Release(&b->held[i]);
+    PyMem_Free(b->held);
+    b->held = NULL;
+    b->count = 0;
+}
+
+/* Holds every buffer of the sequence list (kept alive and readable while the GIL is
+ * released); 0 with a Python error set when list is not a sequence of buffers. */
+static int view_buffers_acquire(PyObject *list, ViewBuffers *b)
+{
+    b->count = 0;
+    b->held = NULL;
+    PyObject *seq = PySequence_Fast(list, "data buffers must be a sequence");
+    if (!seq)
+        return 0;
+    Py_ssize_t n = PySequence_Fast_GET_SIZE(seq);
+    b->held = PyMem_Calloc(n ? (size_t)n : 1, sizeof(Py_buffer));
+    if (!b->held) {
+        Py_DECREF(seq);
+        PyErr_NoMemory();
+        return 0;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (PyObject_GetBuffer(PySequence_Fast_GET_ITEM(seq, i), &b->held[i], PyBUF_SIMPLE) < 0) {
+            view_buffers_release(b);
+            Py_DECREF(seq);
+            return 0;
+        }
+        b->count = i + 1;
+    }
+    Py_DECREF(seq);
+    return 1;
+}
+
+/* The bytes of view v (their length in *length; where they lie in *index and *offset,
+ * both 0 for an inline view), or NULL when the view points outside the buffers. */
+static const uint8_t *view_text(const uint8_t *v, const ViewBuffers *b, uint32_t *length,
+                                uint32_t *index, uint32_t *offset)
+{
+    memcpy(length, v, 4);
+    *index = *offset = 0;
+    if (*length <= 12)
+        return v + 4;
+    memcpy(index, v + 8, 4);
+    memcpy(offset, v + 12, 4);
+    if ((Py_ssize_t)*index >= b->count || (int64_t)*offset + *length > (int64_t)b->held[*index].len)
+        return NULL;
+    return (const uint8_t *)b->held[*index].buf + *offset;
+}
+
+#endif
