@@ -1,7 +1,7 @@
 """Ingest speed and memory, side by side with the baselines issue 6 names, in one run.
 
-    python benchmarks/ingest.py                     # 1M and 4M lines, all formats (~15 min)
-    python benchmarks/ingest.py --sizes 200000      # quicker
+    python benchmarks/ingest.py                     # 1M and 4M lines, all formats, 3 rounds (~45 min)
+    python benchmarks/ingest.py --sizes 200000 --repeat 1  # quicker
     python benchmarks/ingest.py --big-gb 10         # add the larger-than-cache memory run
     python benchmarks/ingest.py --sizes --big-gb 10 # only the memory run
     python benchmarks/ingest.py --quick             # tiny smoke run (the test suite uses it)
@@ -15,6 +15,9 @@ format and size it measures, each in its own child process (wall time, peak RSS)
 only; (d) ``rca ingest`` to Parquet; (e) ``rca`` to the bucketed aggregates (parse +
 bucket), and again with ``RCA_NO_COMPILED=1`` (without the C extensions); (f) ``rca analyze`` end to end with the scenario's metric series; (g) ``rca
 analyze`` again from the Parquet written by (d).
+Every tool runs ``--repeat`` times (default 3) in rounds, all tools in turn, so the noise of
+a shared machine falls on each alike; a row is the run with the median wall time, and the
+last column shows every round's.
 Figures go to stdout and to the "ingest" section of benchmarks/RESULTS.md.
 """
 
@@ -94,6 +97,46 @@ def make_input(
     return target, base / "metrics"
 
 
+Tool = tuple[str, list[str], dict[str, str] | None]
+
+
+def _tools(
+    fmt: str, path: Path, parquet: Path, metrics: Path, work: Path, goaccess: str | None
+) -> list[Tool]:
+    """What is measured on one input: (label, argv, environment) in running order."""
+    tools: list[Tool] = [("wc -l", ["wc", "-l", str(path)], None)]
+    if fmt == "nginx_timing":
+        tools.append(("naive Polars", [*python_snippet(NAIVE_POLARS), str(path)], None))
+        if goaccess:
+            out = str(work / "goaccess.html")
+            tools.append(
+                ("GoAccess", [goaccess, str(path), "--log-format=COMBINED", "-o", out], None)
+            )
+    analyze = [*RCA, "analyze", "--quiet", "--metrics", str(metrics)]
+    tools += [
+        ("rca ingest", [*RCA, "ingest", "--quiet", "--logs", str(path), "-o", str(parquet)], None),
+        ("rca to aggregates", [*python_snippet(TO_AGGREGATES), str(path)], None),
+        # The same without the C extensions (their numpy/Polars references), same run.
+        (
+            "rca to aggregates, not compiled",
+            [*python_snippet(TO_AGGREGATES), str(path)],
+            {**os.environ, "RCA_NO_COMPILED": "1"},
+        ),
+        ("rca analyze", [*analyze, "--logs", str(path), "--json", str(work / "r.json")], None),
+        (
+            "rca analyze from Parquet",
+            [*analyze, "--logs", str(parquet), "--json", str(work / "r2.json")],
+            None,
+        ),
+    ]
+    return tools
+
+
+def _median(runs: list[Run]) -> Run:
+    """The run with the median wall time (the lower middle one of an even count)."""
+    return sorted(runs, key=lambda r: r.seconds)[(len(runs) - 1) // 2]
+
+
 def ensure_goaccess() -> str | None:
     if shutil.which("goaccess"):
         return shutil.which("goaccess")
@@ -114,10 +157,13 @@ HEADER = [
     "lines per CPU-s",
     "MB/s",
     "peak RSS MB",
+    "wall s of each round",
 ]
 
 
-def fmt_row(fmt: str, n: int, size_mb: float, run: Run) -> list[str]:
+def fmt_row(
+    fmt: str, n: int, size_mb: float, run: Run, spread: list[Run] | None = None
+) -> list[str]:
     rate = n / run.seconds if run.seconds else 0.0
     per_cpu = n / run.cpu_seconds if run.cpu_seconds else 0.0
     ok = "" if run.returncode == 0 else f" (exit {run.returncode})"
@@ -131,6 +177,7 @@ def fmt_row(fmt: str, n: int, size_mb: float, run: Run) -> list[str]:
         f"{per_cpu / 1000:,.0f}k",
         f"{size_mb / run.seconds:,.0f}",
         f"{run.peak_rss_mb:,.0f}",
+        ", ".join(f"{r.seconds:.2f}" for r in spread or [run]),
     ]
 
 
@@ -204,6 +251,13 @@ def _body(rows: list[list[str]], bar: list[list[str]], notes: list[str], touch: 
     return body
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return value
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -212,6 +266,12 @@ def main() -> None:
     parser.add_argument("--formats", nargs="+", default=list(FORMATS))
     parser.add_argument(
         "--big-gb", type=float, default=0.0, help="also ingest a file this large (GB)"
+    )
+    parser.add_argument(
+        "--repeat",
+        type=_positive,
+        default=3,
+        help="rounds of every tool per input; each row is the median run (default 3)",
     )
     parser.add_argument(
         "--quick", action="store_true", help="tiny smoke run; does not record results"
@@ -227,7 +287,7 @@ def main() -> None:
     args = parser.parse_args()
     sim = {"hours": 24.0, "rate": 3.0}
     if args.quick:
-        args.sizes, args.formats = [2000], ["nginx_timing"]
+        args.sizes, args.formats, args.repeat = [2000], ["nginx_timing"], 1
         sim = {"hours": 12.0, "rate": 0.2}  # the smallest run the scenario supports
     work = args.work or Path(tempfile.mkdtemp(prefix="rca-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -249,72 +309,16 @@ def main() -> None:
             size_mb = path.stat().st_size / 1e6
             print(f"{fmt} {n:,} lines ({size_mb:,.0f} MB)", flush=True)
             path.read_bytes()  # warm the page cache so every tool reads from memory
-            runs = [measure("wc -l", ["wc", "-l", str(path)])]
-            if fmt == "nginx_timing":
-                runs.append(measure("naive Polars", [*python_snippet(NAIVE_POLARS), str(path)]))
-                if goaccess:
-                    runs.append(
-                        measure(
-                            "GoAccess",
-                            [
-                                goaccess,
-                                str(path),
-                                "--log-format=COMBINED",
-                                "-o",
-                                str(work / "goaccess.html"),
-                            ],
-                        )
-                    )
             parquet = work / f"{fmt}-{n}.parquet"
-            runs.append(
-                measure(
-                    "rca ingest",
-                    [*RCA, "ingest", "--quiet", "--logs", str(path), "-o", str(parquet)],
-                )
-            )
-            runs.append(measure("rca to aggregates", [*python_snippet(TO_AGGREGATES), str(path)]))
-            # The same without the C extensions (their numpy/Polars references), same run.
-            runs.append(
-                measure(
-                    "rca to aggregates, not compiled",
-                    [*python_snippet(TO_AGGREGATES), str(path)],
-                    env={**os.environ, "RCA_NO_COMPILED": "1"},
-                )
-            )
-            runs.append(
-                measure(
-                    "rca analyze",
-                    [
-                        *RCA,
-                        "analyze",
-                        "--quiet",
-                        "--logs",
-                        str(path),
-                        "--metrics",
-                        str(metrics),
-                        "--json",
-                        str(work / "r.json"),
-                    ],
-                )
-            )
-            runs.append(
-                measure(
-                    "rca analyze from Parquet",
-                    [
-                        *RCA,
-                        "analyze",
-                        "--quiet",
-                        "--logs",
-                        str(parquet),
-                        "--metrics",
-                        str(metrics),
-                        "--json",
-                        str(work / "r2.json"),
-                    ],
-                )
-            )
-            for run in runs:
-                rows.append(fmt_row(fmt, n, size_mb, run))
+            tools = _tools(fmt, path, parquet, metrics, work, goaccess)
+            # Rounds of every tool in turn: the noise of a shared machine falls on all of
+            # them alike, and each row is the run with the median wall time.
+            rounds = [[measure(label, argv, env=env) for label, argv, env in tools]]
+            for _ in range(args.repeat - 1):
+                rounds.append([measure(label, argv, env=env) for label, argv, env in tools])
+            runs = [_median(list(same)) for same in zip(*rounds, strict=True)]
+            for run, same in zip(runs, zip(*rounds, strict=True), strict=True):
+                rows.append(fmt_row(fmt, n, size_mb, run, spread=list(same)))
                 print("  " + " | ".join(rows[-1][2:]), flush=True)
             bar.append(ratios(fmt, n, runs))
             if not args.quick:  # recorded as it goes, so an interrupted run keeps its rows
