@@ -463,6 +463,38 @@ def views_of(text: pl.Series) -> tuple[np.ndarray, list[Any]]:
     return views, [b if b is not None else pa.py_buffer(b"") for b in arr.buffers()[2:]]
 
 
+def detached(text: pl.Series) -> pl.Series:
+    """``text`` with its strings of over 12 bytes copied into a buffer of its own, when the
+    buffers it holds are more than twice what it uses; else ``text`` itself.
+
+    String columns cut from a chunk are views into its 16 MB buffer, and each keeps all of
+    it: parsed rows held in memory (``parse_logs``) kept every chunk of the file, 280 bytes
+    a row for nginx where the kept strings need about 100. Without the compiled kernel the
+    column is returned as it is (the values are the same either way).
+    """
+    import pyarrow as pa
+
+    if _line_bounds is None or not text.len():
+        return text
+    views, data = views_of(text)
+    lengths = np.ascontiguousarray(views[:, :4]).view("<u4").ravel()
+    present = text.is_not_null().to_numpy()
+    long = (lengths > 12) & present
+    used = int(lengths[long].sum(dtype=np.int64))
+    if sum(b.size for b in data) <= 2 * used + (1 << 16) or used >= 2**32:
+        return text
+    out = np.empty_like(views)
+    packed = np.empty(used, np.uint8)
+    _line_bounds.detach(views, data, present.view(np.uint8), out, packed)
+    validity = None
+    if not present.all():
+        validity = pa.py_buffer(np.packbits(present, bitorder="little"))
+    arr = pa.Array.from_buffers(
+        pa.string_view(), len(views), [validity, pa.py_buffer(out), pa.py_buffer(packed)]
+    )
+    return pl.Series(text.name, arr)
+
+
 _scratch = threading.local()
 #: Scratch masks up to this size are kept per thread.
 _SCRATCH_MAX = 64 * 1024 * 1024

@@ -10,11 +10,11 @@
  *
  * Two walks over the chunk: one counts, so that Python allocates the outputs exactly, and
  * one fills them. Both run without the GIL.
+ *
+ * detach copies a String column's long strings out of the chunk into a buffer of their own
+ * (_files.detached), so that parsed rows kept in memory do not keep every 16 MB chunk.
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <stdint.h>
-#include <string.h>
+#include "_view_buffers.h"
 
 #define ONES 0x0101010101010101ULL
 #define HIGHS 0x8080808080808080ULL
@@ -198,10 +198,81 @@ done:
     return result;
 }
 
+PyDoc_STRVAR(detach_doc,
+"detach(views, buffers, present, out, data)\n"
+"\n"
+"Copies n string views (16 bytes a row, over the sequence of data buffers) into out, the\n"
+"bytes of those over 12 bytes packed into data in row order (buffer index 0). Rows whose\n"
+"present byte (n uint8) is 0 get an empty view. data must hold exactly the long rows'\n"
+"bytes; views outside their buffers are an error.");
+
+static PyObject *detach(PyObject *self, PyObject *args)
+{
+    Py_buffer bv, bp, bo, bd;
+    PyObject *list;
+    if (!PyArg_ParseTuple(args, "y*Oy*w*w*", &bv, &list, &bp, &bo, &bd))
+        return NULL;
+    PyObject *result = NULL;
+    ViewBuffers buffers = {0, NULL};
+    Py_ssize_t n = bv.len / 16, bad = 0;
+    int64_t used = 0;
+    if (bv.len % 16 || bp.len != n || bo.len < bv.len) {
+        PyErr_SetString(PyExc_ValueError, "_line_bounds.detach: buffer sizes do not match");
+        goto done;
+    }
+    if (bd.len >= ((Py_ssize_t)1 << 32)) {
+        PyErr_SetString(PyExc_ValueError, "_line_bounds.detach: a buffer over 4 GiB");
+        goto done;
+    }
+    if (!view_buffers_acquire(list, &buffers))
+        goto done;
+    const uint8_t *in = bv.buf, *present = bp.buf;
+    uint8_t *out = bo.buf, *data = bd.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint8_t *view = out + 16 * i;
+        memset(view, 0, 16);
+        if (!present[i])
+            continue;
+        uint32_t length, index, offset;
+        const uint8_t *text = view_text(in + 16 * i, &buffers, &length, &index, &offset);
+        if (!text || (length > 12 && used + length > bd.len)) {
+            bad++;
+            break;
+        }
+        memcpy(view, &length, 4);
+        if (length <= 12) {
+            memcpy(view + 4, text, length);
+            continue;
+        }
+        uint32_t at = (uint32_t)used;
+        memcpy(data + used, text, length);
+        memcpy(view + 4, text, 4); /* prefix; buffer index 0 */
+        memcpy(view + 12, &at, 4);
+        used += length;
+    }
+    Py_END_ALLOW_THREADS
+    if (bad || used != bd.len) {
+        PyErr_SetString(PyExc_ValueError,
+                        "_line_bounds.detach: the views do not match their buffers or data's size");
+        goto done;
+    }
+    result = Py_None;
+    Py_INCREF(result);
+done:
+    view_buffers_release(&buffers);
+    PyBuffer_Release(&bv);
+    PyBuffer_Release(&bp);
+    PyBuffer_Release(&bo);
+    PyBuffer_Release(&bd);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"count", count, METH_VARARGS, count_doc},
     {"fill", fill, METH_VARARGS, fill_doc},
     {"views", views, METH_VARARGS, views_doc},
+    {"detach", detach, METH_VARARGS, detach_doc},
     {NULL, NULL, 0, NULL},
 };
 

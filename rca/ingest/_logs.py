@@ -53,6 +53,7 @@ from rca.ingest._files import (
     FileKey,
     LineChunk,
     PathsLike,
+    detached,
     expand,
     file_key,
     is_gzip,
@@ -708,7 +709,12 @@ def _cut(line: str | None) -> str:
 
 def _finish_requests(requests: pl.DataFrame, source: str) -> pl.DataFrame:
     """Request rows of one chunk -> the canonical requests frame (order and dtypes)."""
-    frame = requests.with_columns(pl.lit(source, pl.String).alias("source"))
+    # The parser's strings are views into the chunk's buffer: copied out, so that kept rows
+    # do not keep every chunk (derive's substrings of the path then point into the copy).
+    frame = requests.with_columns(
+        [detached(requests.get_column(c)) for c, t in requests.schema.items() if t == pl.String]
+    )
+    frame = frame.with_columns(pl.lit(source, pl.String).alias("source"))
     missing = [c for c in ("path", "method", "client_ip", "user_agent") if c not in frame.columns]
     if missing:
         frame = frame.with_columns([pl.lit(None, pl.String).alias(c) for c in missing])

@@ -18,6 +18,7 @@ from rca.ingest._files import (
     LineChunk,
     _decode_lines,
     _line_bounds,
+    detached,
     expand,
     head_text,
     is_gzip,
@@ -26,6 +27,7 @@ from rca.ingest._files import (
     line_bounds,
     line_bounds_numpy,
     string_views_numpy,
+    views_of,
 )
 
 
@@ -294,3 +296,83 @@ def test_compiled_string_views_refuse_rows_outside_the_buffer() -> None:
             _line_bounds.views(buf, np.array([lo]), np.array([hi]), out)
     with pytest.raises(ValueError, match="do not match"):
         _line_bounds.views(buf, np.array([0, 1]), np.array([1, 2]), out)
+
+
+@_KERNEL
+@given(
+    st.lists(st.one_of(st.none(), st.text(max_size=30)), min_size=1, max_size=40),
+    st.integers(0, 5),
+)
+@example(["a" * 13, None, "é" * 7, "short", "b" * 12], 1)
+def test_detached_columns_keep_their_values(values: list[str | None], cut: int) -> None:
+    # A big unused buffer beside the values forces the copy; sliced and multi-chunk inputs
+    # give views at an offset and several data buffers.
+    text = pl.Series("t", [*values, "x" * 200_000], pl.String).head(len(values))
+    text = pl.concat([text, text.slice(min(cut, len(values) - 1))], rechunk=False)
+    got = detached(text)
+    assert got.name == "t"
+    assert got.to_list() == text.to_list()
+
+
+@_KERNEL
+def test_compiled_detach_refuses_views_outside_their_buffers_and_wrong_sizes() -> None:
+    view = np.zeros((1, 16), np.uint8)
+    view[0, :4] = np.frombuffer(np.uint32(100).tobytes(), np.uint8)  # 100 bytes at offset 0
+    present, out = np.ones(1, np.uint8), np.empty((1, 16), np.uint8)
+    with pytest.raises(ValueError, match="do not match their buffers"):
+        _line_bounds.detach(view, [b"short"], present, out, np.empty(100, np.uint8))
+    with pytest.raises(ValueError, match="do not match their buffers"):
+        _line_bounds.detach(view, [b"x" * 100], present, out, np.empty(99, np.uint8))
+    with pytest.raises(ValueError, match="sizes do not match"):
+        _line_bounds.detach(view, [b"x" * 100], present[:0], out, np.empty(100, np.uint8))
+    _line_bounds.detach(view, [b"x" * 100], present, out, data := np.empty(100, np.uint8))
+    assert data.tobytes() == b"x" * 100
+
+
+def test_parsed_rows_do_not_keep_their_chunks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Kept requests hold copies of their strings, not the 16 MB buffers they were cut from
+    (each chunk of 4M nginx lines kept alive cost 1 GB of the in-memory path's 2.9)."""
+    import gc
+    import weakref
+
+    from rca.ingest import _files, parse_logs
+
+    if _files._line_bounds is None:
+        pytest.fail("the compiled line kernel was not built")
+    rooms: list[weakref.ref[np.ndarray]] = []
+    init = LineChunk.__init__
+
+    def recording(
+        self: LineChunk, data: bytes | memoryview, *, room: np.ndarray | None = None
+    ) -> None:
+        init(self, data, room=room)
+        if room is not None:
+            rooms.append(weakref.ref(room))
+
+    monkeypatch.setattr(LineChunk, "__init__", recording)
+    agents = [f"containerd/1.{i}.0 go/go1.21 kernel/5.15.0-{i}-generic os/linux" for i in range(9)]
+    lines = [  # nginx_timing, the byte-level (views) path
+        f"203.0.113.{i % 250} - - [17/May/2015:10:05:{i % 60:02d} +0000] "
+        f'"GET /v2/library/app{i % 7}/blobs/sha256:{i:064x} HTTP/1.1" 200 {i} "-" '
+        f'"{agents[i % 9]}" 0.{i % 900:03d} 10.1.122.245:5000 0.001'
+        for i in range(12_000)
+    ]
+    log = tmp_path / "access.log"
+    log.write_text("\n".join(lines) + "\n")
+    from rca.ingest import _logs
+
+    # Chunks well above detached's 64 KB of slack, so that copying pays.
+    monkeypatch.setattr(_logs, "CHUNK_BYTES", 512 * 1024)
+    parsed = parse_logs(log)
+    assert parsed.quality.get_column("format").to_list() == ["nginx_timing"]
+    requests = parsed.requests
+    gc.collect()
+    assert len(rooms) > 5
+    assert requests.height == 12_000
+    assert [r() for r in rooms if r() is not None] == []
+    # And each distinct agent is stored once per chunk, not once per request.
+    agent = requests.get_column("user_agent")
+    assert agent.n_unique() == 9
+    assert sum(b.size for b in views_of(agent)[1]) < 12_000 * 5

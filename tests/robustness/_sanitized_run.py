@@ -107,6 +107,22 @@ def main() -> None:
                 np.zeros(n, np.uint8),
                 np.empty(n, np.uint8),
             )
+        # detach: the same wild views, with data sized right for the in-bounds long ones
+        # and wrong for the rest (refused before any write past it).
+        lengths = views[:, 0].astype(np.int64)
+        long = int(lengths[lengths > 12].sum())
+        with contextlib.suppress(ValueError):
+            _files._line_bounds.detach(  # type: ignore[union-attr]
+                raw,
+                buffers,
+                np.ones(n, np.uint8),
+                np.empty((n, 16), np.uint8),
+                np.empty(rnd.choice([long, max(0, long - 1), 13]), np.uint8),
+            )
+        # and real columns (sliced, several buffers, nulls) through detached.
+        column = pl.Series([p if p else None for p in paths] + ["x" * 70_000], dtype=pl.String)
+        column = pl.concat([column.head(n), column.slice(rnd.randint(0, n - 1), n)], rechunk=False)
+        assert _files.detached(column).to_list() == column.to_list()
         if registry:
             _registry_round(registry, rnd)
     print("sanitized run: clean")
