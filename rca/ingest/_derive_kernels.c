@@ -33,27 +33,15 @@ static int text_of(const uint8_t *view, const ViewBuffers *b, Text *t)
     return t->bytes != NULL;
 }
 
-/* A view of bytes [lo, lo + length) of t. */
+/* A view of bytes [lo, lo + length) of t (length > 12 means t is not inline). */
 static void sub_view(uint8_t *view, const Text *t, uint32_t lo, uint32_t length)
 {
-    memset(view, 0, 16);
-    memcpy(view, &length, 4);
-    if (length <= 12) {
-        memcpy(view + 4, t->bytes + lo, length);
-    } else {
-        uint32_t offset = t->offset + lo; /* length > 12 means t is not inline */
-        memcpy(view + 4, t->bytes + lo, 4);
-        memcpy(view + 8, &t->index, 4);
-        memcpy(view + 12, &offset, 4);
-    }
+    view_write(view, t->bytes + lo, length, t->index, t->offset + lo);
 }
 
 static void name_view(uint8_t *view, int endpoint)
 {
-    uint32_t length = (uint32_t)strlen(ENDPOINTS[endpoint]);
-    memset(view, 0, 16);
-    memcpy(view, &length, 4);
-    memcpy(view + 4, ENDPOINTS[endpoint], length);
+    view_write(view, (const uint8_t *)ENDPOINTS[endpoint], (uint32_t)strlen(ENDPOINTS[endpoint]), 0, 0);
 }
 
 static int starts(const uint8_t *s, uint32_t n, const char *prefix)
@@ -307,7 +295,7 @@ static PyObject *ipv4_prefixes(PyObject *self, PyObject *args)
         /* "$1.$2.$3" + ".0/24": at most 11 + 5 bytes, written at row i's 16 bytes of text. */
         uint8_t *dst = out + 16 * i;
         uint32_t length = end - start;
-        memcpy(dst, a.bytes + start, length);
+        copy_small(dst, a.bytes + start, length);
         memcpy(dst + length, ".0/24", 5);
         length += 5;
         Text t = {dst, length, 0, (uint32_t)(16 * i), 0};

@@ -174,14 +174,7 @@ static PyObject *views(PyObject *self, PyObject *args)
             bad++;
             continue;
         }
-        uint32_t length = (uint32_t)(z - a), offset = (uint32_t)a;
-        memcpy(view, &length, 4);
-        if (length <= 12) {
-            memcpy(view + 4, data + a, length);
-        } else {
-            memcpy(view + 4, data + a, 4); /* prefix; buffer index 0 */
-            memcpy(view + 12, &offset, 4);
-        }
+        view_write(view, data + a, (uint32_t)(z - a), 0, (uint32_t)a);
     }
     Py_END_ALLOW_THREADS
     if (bad) {
@@ -240,16 +233,11 @@ static PyObject *detach(PyObject *self, PyObject *args)
             bad++;
             break;
         }
-        memcpy(view, &length, 4);
-        if (length <= 12) {
-            memcpy(view + 4, text, length);
-            continue;
+        view_write(view, text, length, 0, (uint32_t)used);
+        if (length > 12) {
+            memcpy(data + used, text, length);
+            used += length;
         }
-        uint32_t at = (uint32_t)used;
-        memcpy(data + used, text, length);
-        memcpy(view + 4, text, 4); /* prefix; buffer index 0 */
-        memcpy(view + 12, &at, 4);
-        used += length;
     }
     Py_END_ALLOW_THREADS
     if (bad || used != bd.len) {

@@ -14,10 +14,7 @@
  * (checked here, not trusted); every write is at a row index below the line count, checked
  * against every output buffer's size before the scan starts.
  */
-#define PY_SSIZE_T_CLEAN
-#include <Python.h>
-#include <stdint.h>
-#include <string.h>
+#include "../_view_buffers.h"
 
 enum { TAKEN = 0, TO_REGEX = 1, UNMATCHED = 2, BLANK = 3 };
 enum { F_CLIENT, F_METHOD, F_PATH, F_UA, F_UPSTREAM, N_STRINGS };
@@ -295,21 +292,10 @@ static int plain_line(const uint8_t *buf, int64_t s, int64_t e, const int64_t *q
     return 1;
 }
 
-/* An Arrow string view of bytes [lo, hi) of data buffer `index` (the chunk is 0): u32
- * length, then the bytes inline when at most 12, else a 4-byte prefix, the buffer index and
- * the u32 offset. */
+/* An Arrow string view of bytes [lo, hi) of data buffer `index` (the chunk is 0). */
 static void write_view(uint8_t *view, const uint8_t *data, int64_t lo, int64_t hi, uint32_t index)
 {
-    uint32_t length = (uint32_t)(hi - lo), offset = (uint32_t)lo;
-    memset(view, 0, 16);
-    memcpy(view, &length, 4);
-    if (length <= 12) {
-        memcpy(view + 4, data + lo, length);
-    } else {
-        memcpy(view + 4, data + lo, 4);
-        memcpy(view + 8, &index, 4);
-        memcpy(view + 12, &offset, 4);
-    }
+    view_write(view, data + lo, (uint32_t)(hi - lo), index, (uint32_t)lo);
 }
 
 static int hex_value(uint8_t c)
