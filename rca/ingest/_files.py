@@ -369,11 +369,18 @@ _line_bounds: Any = load("rca.ingest._line_bounds")
 def line_bounds(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``LineBytes``' starts, ends and unusual positions of ``raw`` (whole lines, the last
     ending in "\\n"), by the compiled kernel (``_line_bounds.c``)."""
-    lines, others = _line_bounds.count(raw)
-    starts, ends = np.empty(lines, np.int64), np.empty(lines, np.int64)
-    unusual = np.empty(others, np.int64)
-    _line_bounds.fill(raw, starts, ends, unusual)
-    return starts, ends, unusual
+    # One walk when the guess holds (access log lines are longer than 128 bytes), else a
+    # count first: a walk costs about 3 ms per 16 MB chunk.
+    guess = len(raw) // 128 + 16
+    starts, ends, unusual = (np.empty(guess, np.int64) for _ in range(3))
+    got = _line_bounds.fill(raw, starts, ends, unusual)
+    if got is None:
+        lines, others = _line_bounds.count(raw)
+        starts, ends = np.empty(lines, np.int64), np.empty(lines, np.int64)
+        unusual = np.empty(others, np.int64)
+        got = _line_bounds.fill(raw, starts, ends, unusual)
+    lines, others = got
+    return starts[:lines], ends[:lines], unusual[:others]
 
 
 def line_bounds_numpy(raw: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
