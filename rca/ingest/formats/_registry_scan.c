@@ -312,16 +312,7 @@ static uint32_t unescape(const uint8_t *s, uint32_t n, uint8_t *out)
 /* An Arrow string view of text [s, s + n) of data buffer 0 at offset. */
 static void write_view(uint8_t *view, const uint8_t *s, uint32_t n, uint32_t offset)
 {
-    uint32_t index = 0;
-    memset(view, 0, 16);
-    memcpy(view, &n, 4);
-    if (n <= 12) {
-        memcpy(view + 4, s, n);
-    } else {
-        memcpy(view + 4, s, 4);
-        memcpy(view + 8, &index, 4);
-        memcpy(view + 12, &offset, 4);
-    }
+    view_write(view, s, n, 0, offset);
 }
 
 static void set_bit(uint8_t *bits, Py_ssize_t i) { bits[i >> 3] |= (uint8_t)(1u << (i & 7)); }
