@@ -273,10 +273,14 @@ def _dose(x: np.ndarray, in_ep: np.ndarray, calm: np.ndarray) -> float:
     b = x[calm & np.isfinite(x)]
     if a.size == 0 or b.size == 0:
         return 0.0
+    from sklearn import config_context
     from sklearn.metrics import roc_auc_score
 
     labels = np.concatenate([np.ones(a.size), np.zeros(b.size)])
-    auc = roc_auc_score(labels, np.concatenate([a, b]))
+    # The inputs are finite float arrays built just above: sklearn's own checks are a
+    # quarter of each call (2.1 -> 1.6 ms), and re-analysis makes a few hundred.
+    with config_context(assume_finite=True, skip_parameter_validation=True):
+        auc = roc_auc_score(labels, np.concatenate([a, b]))
     return float(max(0.0, 2.0 * auc - 1.0))
 
 
