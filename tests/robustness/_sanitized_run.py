@@ -163,6 +163,15 @@ def _registry_round(registry: list[bytes], rnd: random.Random) -> None:
             aux,
             np.empty(len(keys), np.int64),
         )
+    # times over the same wild views, and over mutated time stamps.
+    with contextlib.suppress(ValueError):
+        held.times(  # type: ignore[attr-defined]
+            views.view(np.uint8), buffers, np.empty(n, np.int64), np.empty(n, np.uint8)
+        )
+    stamps = [
+        _mutate(b"2021-03-12T08:14:00.123456789+02:00", rnd, b"0123456789T:.+-Z ") for _ in range(n)
+    ]
+    _registry_fast.rfc3339_times(pl.Series([t.decode() for t in stamps], dtype=pl.String))
     # compact over random views: offsets past aux, text too small.
     views[:, 2] = 0
     with contextlib.suppress(ValueError):

@@ -508,9 +508,126 @@ done:
     return result;
 }
 
+/* Digits s[0..n) as a number, or -1 when one is not a digit. */
+static int digits(const uint8_t *s, int n)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    return v;
+}
+
+/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; H. Hinnant's days_from_civil). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* Microseconds since the epoch of a Go RFC3339Nano stamp, exactly
+ * YYYY-MM-DDTHH:MM:SS[.1-9 digits](Z|+HH:MM|-HH:MM) with years 1970..9999 and fields in
+ * range; 0 for anything else (other spellings are left to the Polars reference). The
+ * fraction is truncated to microseconds, as Polars does. */
+static int rfc3339(const uint8_t *s, uint32_t n, int64_t *out)
+{
+    static const int month_days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (n < 20 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':')
+        return 0;
+    int y = digits(s, 4), mo = digits(s + 5, 2), d = digits(s + 8, 2);
+    int h = digits(s + 11, 2), mi = digits(s + 14, 2), sec = digits(s + 17, 2);
+    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 ||
+        sec < 0 || sec > 59)
+        return 0;
+    int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (d > month_days[mo - 1] + (mo == 2 && leap))
+        return 0;
+    uint32_t p = 19;
+    int64_t micros = 0;
+    if (s[p] == '.') {
+        uint32_t k = 0;
+        for (p++; p < n && s[p] >= '0' && s[p] <= '9'; p++, k++)
+            if (k < 6)
+                micros = micros * 10 + (s[p] - '0');
+        if (k < 1 || k > 9)
+            return 0;
+        for (; k < 6; k++)
+            micros *= 10;
+    }
+    int64_t offset = 0;
+    if (p + 1 == n && s[p] == 'Z') {
+        offset = 0;
+    } else if (p + 6 == n && (s[p] == '+' || s[p] == '-') && s[p + 3] == ':') {
+        int oh = digits(s + p + 1, 2), om = digits(s + p + 4, 2);
+        if (oh < 0 || oh > 23 || om < 0 || om > 59)
+            return 0;
+        offset = (s[p] == '+' ? 1 : -1) * (int64_t)(oh * 3600 + om * 60);
+    } else {
+        return 0;
+    }
+    int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset;
+    *out = secs * 1000000 + micros;
+    return 1;
+}
+
+PyDoc_STRVAR(times_doc,
+"times(views, buffers, micros, ok) -> int\n"
+"\n"
+"For n string views (16 bytes a row) over their data buffers: micros[i] (int64) gets the\n"
+"microseconds since the epoch of row i when it is a Go RFC3339Nano stamp (see rfc3339),\n"
+"and ok[i] (uint8) 1; else ok[i] is 0. Returns how many rows parsed.");
+
+static PyObject *times(PyObject *self, PyObject *args)
+{
+    Py_buffer bv, bm, bk;
+    PyObject *list;
+    if (!PyArg_ParseTuple(args, "y*Ow*w*", &bv, &list, &bm, &bk))
+        return NULL;
+    PyObject *result = NULL;
+    ViewBuffers buffers = {0, NULL};
+    Py_ssize_t n = bv.len / 16, parsed = 0, outside = 0;
+    if (bv.len % 16 || bm.len != 8 * n || bk.len != n) {
+        PyErr_SetString(PyExc_ValueError, "_registry_scan.times: buffer sizes do not match");
+        goto done;
+    }
+    if (!view_buffers_acquire(list, &buffers))
+        goto done;
+    const uint8_t *views = bv.buf;
+    int64_t *micros = bm.buf;
+    uint8_t *ok = bk.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint32_t length, index, offset;
+        const uint8_t *text = view_text(views + 16 * i, &buffers, &length, &index, &offset);
+        micros[i] = 0;
+        ok[i] = text != NULL && rfc3339(text, length, &micros[i]);
+        parsed += ok[i];
+        outside += text == NULL;
+    }
+    Py_END_ALLOW_THREADS
+    if (outside) {
+        PyErr_SetString(PyExc_ValueError, "_registry_scan.times: a view points outside its buffers");
+        goto done;
+    }
+    result = PyLong_FromSsize_t(parsed);
+done:
+    view_buffers_release(&buffers);
+    PyBuffer_Release(&bv);
+    PyBuffer_Release(&bm);
+    PyBuffer_Release(&bk);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"scan", scan, METH_VARARGS, scan_doc},
     {"compact", compact, METH_VARARGS, compact_doc},
+    {"times", times, METH_VARARGS, times_doc},
     {NULL, NULL, 0, NULL},
 };
 

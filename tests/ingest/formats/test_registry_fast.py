@@ -10,6 +10,7 @@ be taken (or redone) is not.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -326,3 +327,70 @@ def json_ish_line(draw: st.DrawFn) -> str:
 @example(['{"msg":1.0}', '{"a":1}{"b":2}', '{"msg":"x"}'])
 def test_random_json_ish_lines_give_identical_frames(lines: list[str]) -> None:
     assert_same(lines)
+
+
+# ------------------------------------------------ request times (_registry_scan.c: times)
+
+
+@st.composite
+def stamp(draw: st.DrawFn) -> str:
+    """RFC 3339-ish text around Go's RFC3339Nano: fields at and past their ranges, every
+    offset spelling, separators and spaces that only the Polars reference accepts."""
+    n = st.integers
+    y, mo, d = draw(n(1960, 2100)), draw(n(0, 13)), draw(n(0, 32))
+    h, mi, s = draw(n(0, 25)), draw(n(0, 61)), draw(n(0, 61))
+    frac = draw(
+        st.sampled_from(["", "."])
+        | st.text("0123456789", min_size=1, max_size=11).map(lambda digits: "." + digits)
+    )
+    offset = draw(
+        st.sampled_from(["Z", "z", "", "+00:00", "+0200", "+02", "-05:30", "+24:00", "+01:60"])
+        | st.builds(
+            lambda sign, oh, om: f"{sign}{oh:02d}:{om:02d}",
+            st.sampled_from("+-"),
+            n(0, 25),
+            n(0, 61),
+        )
+    )
+    sep = draw(st.sampled_from(["T", "T", "t", " "]))
+    text = f"{y:04d}-{mo:02d}-{d:02d}{sep}{h:02d}:{mi:02d}:{s:02d}{frac}{offset}"
+    return draw(st.sampled_from(["", " "])) + text + draw(st.sampled_from(["", " ", "x"]))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.one_of(stamp(), st.none(), st.text(max_size=30)), min_size=1, max_size=30))
+@example(["2024-02-29T23:59:59.999999-05:30", "2023-02-29T00:00:00Z", "1970-01-01T00:30:00+01:00"])
+@example(["2021-03-12T08:14:60Z", "2021-03-12T08:14:00.1234567890Z", "2000-12-31T23:59:59.9Z"])
+def test_compiled_request_times_equal_the_reference(values: list[str | None]) -> None:
+    from rca.ingest.formats._godur import rfc3339_utc
+    from rca.ingest.formats._registry import _rfc3339_utc
+
+    time = pl.Series("time", values, pl.String)
+    want = pl.select(rfc3339_utc(pl.lit(time))).to_series()
+    assert _rfc3339_utc(time).to_list() == want.to_list()
+    # What the C parses on its own is exactly the reference's value, and it parses every
+    # plain Go stamp (so a refusal rule that is too wide fails too).
+    own = _registry_fast.rfc3339_times(time)
+    assert own is not None
+    for text, got, ref in zip(values, own.to_list(), want.to_list(), strict=True):
+        if got is not None:
+            assert got == ref
+        elif text is not None and ref is not None and _GO_STAMP.fullmatch(text):
+            raise AssertionError(f"the scanner refused {text!r}")
+
+
+# Go's RFC3339Nano in the years the scanner takes, fields in range (leap days aside).
+_GO_STAMP = re.compile(
+    r"(19[7-9]\d|20\d\d)-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d"
+    r"(\.\d{1,9})?(Z|[+-]([01]\d|2[0-3]):[0-5]\d)"
+)
+
+
+def test_request_times_refuse_views_outside_their_buffers(scanner: Any) -> None:
+    view = np.zeros((1, 16), np.uint8)
+    view[0, :4] = np.frombuffer(np.uint32(40).tobytes(), np.uint8)
+    micros, ok = np.empty(1, np.int64), np.empty(1, np.uint8)
+    with pytest.raises(ValueError, match="outside"):
+        scanner.times(view, [b"2021-03-12T08:14:00Z"], micros, ok)
+    with pytest.raises(ValueError, match="do not match"):
+        scanner.times(view, [b"x" * 40], micros[:0], ok)
