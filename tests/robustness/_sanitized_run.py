@@ -168,6 +168,18 @@ def _registry_round(registry: list[bytes], rnd: random.Random) -> None:
         held.times(  # type: ignore[attr-defined]
             views.view(np.uint8), buffers, np.empty(n, np.int64), np.empty(n, np.uint8)
         )
+    with contextlib.suppress(ValueError):
+        held.hosts(  # type: ignore[attr-defined]
+            views.view(np.uint8),
+            buffers,
+            np.empty((n, 16), np.uint8),
+            np.zeros((n + 7) // 8, np.uint8),
+            np.empty(n, np.uint8),
+        )
+    addresses = [
+        _mutate(b"203.0.113.7:5000, 10.0.0.1", rnd, b"0123456789:.,[] -") for _ in range(n)
+    ]
+    _registry_fast.client_hosts(pl.Series([a.decode() for a in addresses], dtype=pl.String))
     stamps = [
         _mutate(b"2021-03-12T08:14:00.123456789+02:00", rnd, b"0123456789T:.+-Z ") for _ in range(n)
     ]

@@ -52,7 +52,7 @@ from rca.ingest.formats._common import (
 )
 from rca.ingest.formats._godur import go_duration_seconds, rfc3339_utc
 from rca.ingest.formats._jsonlines import OK, decode_json_lines, json_candidates
-from rca.ingest.formats._registry_fast import decode_objects, rfc3339_times
+from rca.ingest.formats._registry_fast import client_hosts, decode_objects, rfc3339_times
 
 # Raw fields read from a registry line, in the column names used below.
 _KEYS = {
@@ -340,7 +340,7 @@ def _parse_json(lines: pl.Series) -> pl.DataFrame:
         access,
         _rfc3339_utc(raw["time"]).alias("_logged"),
         go_duration_seconds(pl.col("duration")).alias("duration_s"),
-        first_hop(pl.col("remoteaddr")).alias("_hop"),
+        _client_ip(raw["remoteaddr"]),
     )
     status = dash_null(pl.col("status").str.strip_chars()).cast(pl.Int16, strict=False)
     duration, logged = pl.col("duration_s"), pl.col("_logged")
@@ -350,7 +350,6 @@ def _parse_json(lines: pl.Series) -> pl.DataFrame:
     frame = raw.with_columns(
         kind,
         start.alias("ts"),
-        _strip_port(pl.col("_hop")).alias("client_ip"),
         *_plain_fields(status),
     )
     # Non-candidates are never REQUEST rows, so dropping repeats within the candidates
@@ -389,6 +388,20 @@ def _rfc3339_utc(time: pl.Series) -> pl.Series:
         general = pl.select(rfc3339_utc(pl.lit(time.gather(idx)))).to_series()
         direct = direct.cast(UTC_TS).scatter(idx, general)
     return direct.cast(UTC_TS)
+
+
+def _client_ip(remoteaddr: pl.Series) -> pl.Series:
+    """``client_ip`` of the remote addresses: Go's ``host:port`` by the compiled scanner,
+    the rest (and everything, without it) by ``_strip_port(first_hop(...))``."""
+    by_expressions = _strip_port(first_hop(pl.col("remoteaddr"))).alias("client_ip")
+    compiled = client_hosts(remoteaddr)
+    if compiled is None:
+        return pl.DataFrame([remoteaddr]).select(by_expressions).to_series()
+    hosts, left = compiled
+    if len(left):
+        rest = pl.DataFrame([remoteaddr.gather(left)]).select(by_expressions).to_series()
+        hosts = hosts.scatter(left, rest)
+    return hosts.alias("client_ip")
 
 
 def _strip_port(addr: pl.Expr) -> pl.Expr:

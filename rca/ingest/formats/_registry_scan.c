@@ -624,10 +624,103 @@ done:
     return result;
 }
 
+static int is_space(uint8_t c) { return c == ' ' || (c >= 9 && c <= 13); }
+
+/* The client of a remote address as _common.first_hop and strip_port give it, for the
+ * spelling Go writes, host:port: the text before the first ",", stripped of whitespace,
+ * must be a host without ":" or "[" then ":" and digits. 1 with the host's bounds in
+ * [*lo, *hi), 2 for a null ("-" or nothing), 0 to leave the row to the expressions (any
+ * byte above 127, IPv6, no port, other spellings). */
+static int host_of(const uint8_t *s, uint32_t n, uint32_t *lo, uint32_t *hi)
+{
+    uint32_t end = 0;
+    while (end < n && s[end] != ',')
+        end++;
+    for (uint32_t i = 0; i < n; i++)
+        if (s[i] > 127)
+            return 0;
+    uint32_t a = 0, z = end;
+    while (a < z && is_space(s[a]))
+        a++;
+    while (z > a && is_space(s[z - 1]))
+        z--;
+    if (z == a || (z == a + 1 && s[a] == '-'))
+        return 2;
+    uint32_t colon = a;
+    while (colon < z && s[colon] != ':' && s[colon] != '[')
+        colon++;
+    if (colon == a || colon + 1 >= z || s[colon] != ':')
+        return 0;
+    for (uint32_t i = colon + 1; i < z; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    *lo = a;
+    *hi = colon;
+    return 1;
+}
+
+PyDoc_STRVAR(hosts_doc,
+"hosts(views, buffers, out, valid, refused) -> int\n"
+"\n"
+"For n string views over their data buffers (null rows given as empty strings): out gets\n"
+"the view of each row's host (see host_of; a view into the same buffers) and valid (a\n"
+"zeroed bitmap) its bit; refused[i] (uint8) is 1 for rows left to the expressions.\n"
+"Returns how many those are.");
+
+static PyObject *hosts(PyObject *self, PyObject *args)
+{
+    Py_buffer bv, bo, bb, br;
+    PyObject *list;
+    if (!PyArg_ParseTuple(args, "y*Ow*w*w*", &bv, &list, &bo, &bb, &br))
+        return NULL;
+    PyObject *result = NULL;
+    ViewBuffers buffers = {0, NULL};
+    Py_ssize_t n = bv.len / 16, refusals = 0, outside = 0;
+    if (bv.len % 16 || bo.len != bv.len || bb.len < (n + 7) / 8 || br.len != n) {
+        PyErr_SetString(PyExc_ValueError, "_registry_scan.hosts: buffer sizes do not match");
+        goto done;
+    }
+    if (!view_buffers_acquire(list, &buffers))
+        goto done;
+    const uint8_t *views = bv.buf;
+    uint8_t *out = bo.buf, *bits = bb.buf, *refused = br.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint32_t length, index, offset, lo = 0, hi = 0;
+        const uint8_t *text = view_text(views + 16 * i, &buffers, &length, &index, &offset);
+        memset(out + 16 * i, 0, 16);
+        if (!text) {
+            outside++;
+            break;
+        }
+        int got = host_of(text, length, &lo, &hi);
+        refused[i] = got == 0;
+        refusals += got == 0;
+        if (got == 1) {
+            view_write(out + 16 * i, text + lo, hi - lo, index, offset + lo);
+            bits[i >> 3] |= (uint8_t)(1u << (i & 7));
+        }
+    }
+    Py_END_ALLOW_THREADS
+    if (outside) {
+        PyErr_SetString(PyExc_ValueError, "_registry_scan.hosts: a view points outside its buffers");
+        goto done;
+    }
+    result = PyLong_FromSsize_t(refusals);
+done:
+    view_buffers_release(&buffers);
+    PyBuffer_Release(&bv);
+    PyBuffer_Release(&bo);
+    PyBuffer_Release(&bb);
+    PyBuffer_Release(&br);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"scan", scan, METH_VARARGS, scan_doc},
     {"compact", compact, METH_VARARGS, compact_doc},
     {"times", times, METH_VARARGS, times_doc},
+    {"hosts", hosts, METH_VARARGS, hosts_doc},
     {NULL, NULL, 0, NULL},
 };
 

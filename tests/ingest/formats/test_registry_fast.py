@@ -394,3 +394,70 @@ def test_request_times_refuse_views_outside_their_buffers(scanner: Any) -> None:
         scanner.times(view, [b"2021-03-12T08:14:00Z"], micros, ok)
     with pytest.raises(ValueError, match="do not match"):
         scanner.times(view, [b"x" * 40], micros[:0], ok)
+
+
+# --------------------------------------------- client addresses (_registry_scan.c: hosts)
+
+_ADDRESS_PARTS = [
+    "1.2.3.4",
+    ":",
+    "80",
+    ",",
+    " ",
+    "\t",
+    "\x0b",
+    "-",
+    "[",
+    "]",
+    "2001:db8::1",
+    "host",
+    "\u00a0",
+    "８",
+    "é",
+    "",
+    "a",
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.lists(st.sampled_from(_ADDRESS_PARTS), max_size=8).map("".join),
+            st.ip_addresses().map(lambda a: f"{a}:{a.version * 1000}"),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+@example(["1.2.3.4:80", " 1.2.3.4:80 , 5.6.7.8", "-", "", None, "[2001:db8::1]:443"])
+@example(["2001:db8::1", "host:", ":80", "h:1:2", "\u00a01.2.3.4:80", "1.2.3.4:８０", " - "])
+@example(["registry.example.internal:5000", "a-very-long-host-name.example:443, 10.0.0.1"])
+@example(["\x0b1.2.3.4:80", "1.2.3.4:80\x0c", "\r1.2.3.4:80\n", "\t-\t"])
+def test_compiled_client_hosts_equal_the_expressions(values: list[str | None]) -> None:
+    from rca.ingest.formats._common import first_hop
+    from rca.ingest.formats._registry import _client_ip, _strip_port
+
+    addr = pl.Series("remoteaddr", values, pl.String)
+    # Sliced, several chunks: views at an offset, several data buffers.
+    addr = pl.concat([addr, addr.slice(len(values) // 2)], rechunk=False)
+    want = pl.DataFrame([addr]).select(_strip_port(first_hop(pl.col("remoteaddr")))).to_series()
+    assert _client_ip(addr).to_list() == want.to_list()
+    # The scanner itself takes every plain host:port (a refusal rule too wide fails too).
+    got = _registry_fast.client_hosts(addr)
+    assert got is not None
+    taken = set(range(addr.len())) - set(got[1].tolist())
+    for i, text in enumerate(addr.to_list()):
+        if text is not None and re.fullmatch(r"[A-Za-z0-9.-]+:[0-9]+", text) and text != "-":
+            assert i in taken, text
+
+
+def test_client_hosts_refuse_views_outside_their_buffers(scanner: Any) -> None:
+    view = np.zeros((1, 16), np.uint8)
+    view[0, :4] = np.frombuffer(np.uint32(40).tobytes(), np.uint8)
+    out, valid, refused = np.empty((1, 16), np.uint8), np.zeros(1, np.uint8), np.empty(1, np.uint8)
+    with pytest.raises(ValueError, match="outside"):
+        scanner.hosts(view, [b"1.2.3.4:80"], out, valid, refused)
+    with pytest.raises(ValueError, match="do not match"):
+        scanner.hosts(view, [b"x" * 40], out, valid, refused[:0])
