@@ -44,11 +44,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import polars as pl
 
 if TYPE_CHECKING:
-    import numpy as np
+    pass
 
 from rca._schema import DERIVED_FIELDS
 from rca.ingest._compiled import load
-from rca.ingest._files import views_of
+from rca.ingest._files import view_series, views_of
 
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
@@ -368,19 +368,6 @@ def _join_user_agent(frame: FrameT) -> FrameT:
 _kernels: Any = load("rca.ingest._derive_kernels")
 
 
-def _string_column(
-    name: str, views: np.ndarray, valid: np.ndarray | None, data: list[Any]
-) -> pl.Series:
-    """Views made by a kernel, over ``data``, as a String column (``valid``: its bitmap)."""
-    import pyarrow as pa
-
-    validity = None if valid is None else pa.py_buffer(valid)
-    arr = pa.Array.from_buffers(
-        pa.string_view(), len(views), [validity, pa.py_buffer(views), *data]
-    )
-    return pl.Series(name, arr)
-
-
 def _compiled_routes(frame: pl.DataFrame) -> list[pl.Series] | None:
     """``endpoint``, ``repository`` and ``namespace`` from the compiled kernel
     (``_derive_kernels.c``), which gives what the expressions give for ASCII paths and
@@ -400,9 +387,9 @@ def _compiled_routes(frame: pl.DataFrame) -> list[pl.Series] | None:
         return None  # not ASCII
     data = paths[1]  # repository and namespace are views into the paths
     return [
-        _string_column("endpoint", endpoint, None, data),
-        _string_column("repository", repository, valid[0], data),
-        _string_column("namespace", namespace, valid[1], data),
+        view_series("endpoint", endpoint, data),
+        view_series("repository", repository, data, valid[0]),
+        view_series("namespace", namespace, data, valid[1]),
     ]
 
 
@@ -410,7 +397,6 @@ def _compiled_prefixes(ips: pl.Series) -> pl.Series | None:
     """``client_prefix`` by the compiled kernel, the IPv6 addresses (with a colon, not
     IPv4-mapped) by the expressions; None unless the addresses are ASCII."""
     import numpy as np
-    import pyarrow as pa
 
     # The prefixes' text buffer holds 16 bytes a row at u32 offsets.
     if not ips.len() or ips.len() >= 2**28:
@@ -425,7 +411,7 @@ def _compiled_prefixes(ips: pl.Series) -> pl.Series | None:
     others = _kernels.ipv4_prefixes(*found, present, prefixes, text, valid, other)
     if others < 0:
         return None  # not ASCII
-    out = _string_column("client_prefix", prefixes, valid, [pa.py_buffer(text)])
+    out = view_series("client_prefix", prefixes, [text], valid)
     if others:
         at = np.flatnonzero(other)
         v6 = pl.DataFrame({"client_ip": ips.gather(at)}).lazy()

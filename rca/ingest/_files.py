@@ -442,8 +442,6 @@ def string_views(buf: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> pl.Series:
     """Bytes ``[lo, hi)`` of ``buf`` for each row, as a String column of Arrow string views
     into ``buf`` (no text is copied). ``buf`` (uint8) has at least 16 bytes after the last
     row's end and is under 4 GiB; the bytes must be valid UTF-8."""
-    import pyarrow as pa
-
     n = len(lo)
     if _line_bounds is not None:
         views = np.empty((n, 2), np.uint64)
@@ -452,8 +450,7 @@ def string_views(buf: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> pl.Series:
         )
     else:
         views = string_views_numpy(buf, lo, hi)
-    arr = pa.Array.from_buffers(pa.string_view(), n, [None, pa.py_buffer(views), pa.py_buffer(buf)])
-    return pl.Series(arr)
+    return view_series("", views, [buf])
 
 
 def views_of(text: pl.Series) -> tuple[np.ndarray, list[Any]]:
@@ -470,6 +467,22 @@ def views_of(text: pl.Series) -> tuple[np.ndarray, list[Any]]:
     return views, [b if b is not None else pa.py_buffer(b"") for b in arr.buffers()[2:]]
 
 
+def view_series(
+    name: str, views: np.ndarray, data: Sequence[Any], valid: np.ndarray | None = None
+) -> pl.Series:
+    """A String column from Arrow string views (n x 16 bytes) over ``data`` (buffers or
+    uint8 arrays, in buffer-index order) and an optional validity bitmap: what the compiled
+    kernels return, as Polars holds it (no text is copied). The inverse of ``views_of``."""
+    import pyarrow as pa
+
+    buffers = [b if isinstance(b, pa.Buffer) else pa.py_buffer(b) for b in data]
+    validity = None if valid is None else pa.py_buffer(valid)
+    arr = pa.Array.from_buffers(
+        pa.string_view(), len(views), [validity, pa.py_buffer(views), *buffers]
+    )
+    return pl.Series(name, arr)
+
+
 def detached(text: pl.Series) -> pl.Series:
     """``text`` with its strings of over 12 bytes copied into a buffer of its own, when the
     buffers it holds are more than twice what it uses; else ``text`` itself.
@@ -479,8 +492,6 @@ def detached(text: pl.Series) -> pl.Series:
     a row for nginx where the kept strings need about 100. Without the compiled kernel the
     column is returned as it is (the values are the same either way).
     """
-    import pyarrow as pa
-
     if _line_bounds is None or not text.len():
         return text
     views, data = views_of(text)
@@ -493,13 +504,8 @@ def detached(text: pl.Series) -> pl.Series:
     out = np.empty_like(views)
     packed = np.empty(used, np.uint8)
     _line_bounds.detach(views, data, present.view(np.uint8), out, packed)
-    validity = None
-    if not present.all():
-        validity = pa.py_buffer(np.packbits(present, bitorder="little"))
-    arr = pa.Array.from_buffers(
-        pa.string_view(), len(views), [validity, pa.py_buffer(out), pa.py_buffer(packed)]
-    )
-    return pl.Series(text.name, arr)
+    valid = None if present.all() else np.packbits(present, bitorder="little")
+    return view_series(text.name, out, [packed], valid)
 
 
 _scratch = threading.local()

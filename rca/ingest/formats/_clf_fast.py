@@ -36,6 +36,7 @@ from rca.ingest._files import (
     LineBytes,
     scratch_masks,
     string_views,
+    view_series,
 )
 from rca.ingest.formats._base import KIND, MALFORMED, OTHER, REQUEST
 from rca.ingest.formats._log_format import unescape_unique
@@ -364,17 +365,12 @@ def _parse_compiled(view: LineBytes, *, timing: bool) -> FastResult:
     )
     chunk = pa.py_buffer(view.buf)
 
-    def strings(k: int, *data: pa.Buffer) -> pl.Series:
+    def strings(k: int, *data: Any) -> pl.Series:
         # Views point into the chunk (data buffer 0) or, for unescaped agents, into aux (1).
         # Arrow reads bitmaps from bit 0 of the first byte: rows 0..taken of the column.
-        arr = pa.Array.from_buffers(
-            pa.string_view(),
-            taken,
-            [pa.py_buffer(valid[k]), pa.py_buffer(views[k, :taken]), chunk, *data],
-        )
-        return pl.Series(arr)
+        return view_series("", views[k, :taken], [chunk, *data], valid[k])
 
-    user_agent = strings(_F_UA, pa.py_buffer(aux))
+    user_agent = strings(_F_UA, aux)
     if redone:
         # Escapes that decode outside ASCII (UTF-8, with replacement characters): Python's
         # rules, then "-" and "" become null, as in the regex parser.

@@ -23,7 +23,7 @@ import numpy as np
 import polars as pl
 
 from rca.ingest._compiled import load
-from rca.ingest._files import views_of
+from rca.ingest._files import view_series, views_of
 from rca.ingest.formats._jsonlines import OK, decode_json_batch, decode_json_objects
 
 _scanner: Any = load("rca.ingest.formats._registry_scan")
@@ -95,17 +95,10 @@ def _column(
     """One key's column, its views and text copied out of the scan's shared arrays: a
     column dropped later (the time, the duration) frees its text, and none keeps the
     chunk-sized aux alive."""
-    import pyarrow as pa
-
     own = np.empty_like(views)
     text = np.empty(size, np.uint8)
     _scanner.compact(views, aux, own, text)
-    arr = pa.Array.from_buffers(
-        pa.string_view(),
-        len(views),
-        [pa.py_buffer(valid.copy()), pa.py_buffer(own), pa.py_buffer(text)],
-    )
-    return pl.Series(name, arr)
+    return view_series(name, own, [text], valid.copy())
 
 
 def rfc3339_times(time: pl.Series) -> pl.Series | None:
@@ -133,8 +126,6 @@ def client_hosts(remoteaddr: pl.Series) -> tuple[pl.Series, np.ndarray] | None:
     """The client of each remote address as ``strip_port(first_hop(...))`` gives it, by the
     compiled scanner for Go's ``host:port``, and the positions of the rows it left (null
     here) to those expressions. None without the compiled scanner."""
-    import pyarrow as pa
-
     if _scanner is None or not remoteaddr.len():
         return None
     text = remoteaddr.fill_null("") if remoteaddr.null_count() else remoteaddr
@@ -144,7 +135,4 @@ def client_hosts(remoteaddr: pl.Series) -> tuple[pl.Series, np.ndarray] | None:
     valid = np.zeros((n + 7) // 8, np.uint8)
     refused = np.empty(n, np.uint8)
     _scanner.hosts(views, data, out, valid, refused)
-    arr = pa.Array.from_buffers(
-        pa.string_view(), n, [pa.py_buffer(valid), pa.py_buffer(out), *data]
-    )
-    return pl.Series(remoteaddr.name, arr), np.flatnonzero(refused)
+    return view_series(remoteaddr.name, out, data, valid), np.flatnonzero(refused)
