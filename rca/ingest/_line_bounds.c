@@ -20,8 +20,6 @@
 #include <emmintrin.h>
 #endif
 
-#define ONES 0x0101010101010101ULL
-#define HIGHS 0x8080808080808080ULL
 
 /* Whether some byte of x is below 32 or above 126 (exact for "some"; which byte is
  * decided byte by byte). Below 32: the classic haszero-style borrow test; above 126: adding

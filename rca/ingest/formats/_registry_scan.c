@@ -65,8 +65,6 @@ static uint32_t skip_spaces(const uint8_t *p, uint32_t at, uint32_t n)
     return at;
 }
 
-#define ONES 0x0101010101010101ULL
-#define HIGHS 0x8080808080808080ULL
 
 /* Bit 7 of each of the 8 bytes at p (read unaligned, little-endian) that may be a quote,
  * a backslash, a control byte, DEL or outside ASCII. The lowest bit set is always such a
