@@ -495,10 +495,15 @@ def detached(text: pl.Series) -> pl.Series:
     if _line_bounds is None or not text.len():
         return text
     views, data = views_of(text)
-    lengths = np.ascontiguousarray(views[:, :4]).view("<u4").ravel()
-    present = text.is_not_null().to_numpy()
-    long = (lengths > 12) & present
-    used = int(lengths[long].sum(dtype=np.int64))
+    if not any(b.size for b in data):
+        return text  # every string is inline (or null): no buffer to keep alive
+    n = len(views)
+    lengths = views.view("<u4")[:, 0]
+    long = lengths > 12
+    # Without nulls (most columns) the mask is all ones: cheaper than asking Polars.
+    present = text.is_not_null().to_numpy() if text.null_count() else np.ones(n, bool)
+    long &= present
+    used = int(lengths.sum(where=long, dtype=np.int64))
     if sum(b.size for b in data) <= 2 * used + (1 << 16) or used >= 2**32:
         return text
     out = np.empty_like(views)
