@@ -39,6 +39,7 @@ User-agent decisions, for the record:
 
 from __future__ import annotations
 
+import secrets
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import polars as pl
@@ -335,7 +336,13 @@ def _join_user_agent(frame: FrameT) -> FrameT:
     calls on eager frames) and joined back."""
     if not isinstance(frame, pl.DataFrame):
         return _join_unique(frame, "user_agent", _ua_exprs())
-    distinct = frame.get_column("user_agent").unique()
+    agent = frame.get_column("user_agent")
+    numbered = _compiled_intern(agent) if _kernels is not None else None
+    if numbered is not None:
+        codes, firsts = numbered
+        distinct = agent.gather(firsts)
+    else:
+        distinct = agent.unique()
     if distinct.len() > _UA_SEEN_MAX:
         return _join_unique(frame, "user_agent", _ua_exprs())
     agents = distinct.to_list()
@@ -352,20 +359,49 @@ def _join_user_agent(frame: FrameT) -> FrameT:
     columns: dict[str, list[Any]] = {"user_agent": agents}
     for i, name in enumerate(_UA_COLUMNS):
         columns[name] = [row[i] for row in rows]  # type: ignore[index]
-    table = pl.DataFrame(columns, schema={c: pl.String for c in columns}).with_row_index("__ua")
+    table = pl.DataFrame(columns, schema={c: pl.String for c in columns})
+    if numbered is None:
+        # Each row's place in the table, by a join on the agent's text.
+        codes = (
+            frame.select("user_agent")
+            .join(
+                table.select("user_agent").with_row_index("__ua"),
+                on="user_agent",
+                how="left",
+                nulls_equal=True,
+                maintain_order="left",
+            )
+            .get_column("__ua")
+        )
     # The agent itself is taken from the table too, by row: kept rows then share one copy of
     # each distinct agent (100 bytes a request in registry traffic) instead of each its own.
-    at = frame.select("user_agent").join(
-        table.select("user_agent", "__ua"),
-        on="user_agent",
-        how="left",
-        nulls_equal=True,
-        maintain_order="left",
-    )
-    return frame.with_columns(table.drop("__ua")[at.get_column("__ua")])
+    return frame.with_columns(table[codes])
 
 
 _kernels: Any = load("rca.ingest._derive_kernels")
+#: The seed of the kernels' string hash, drawn per process so that no log can be crafted
+#: to make every agent collide (the kernel would then give up: see ``intern``).
+_SEED = secrets.randbits(64)
+
+
+def _compiled_intern(text: pl.Series) -> tuple[pl.Series, pl.Series] | None:
+    """Each row's number among the distinct values of ``text`` (nulls are one value), in
+    order of first appearance, and each number's first row: what ``unique()`` and a join
+    back gave, in one hash pass instead of two. None if the kernel gave up."""
+    import numpy as np
+
+    n = text.len()
+    if not n or n >= 2**30:
+        return None
+    present = (
+        text.is_not_null().to_numpy().view(np.uint8) if text.null_count() else np.ones(n, np.uint8)
+    )
+    codes = np.empty(n, np.int32)
+    firsts = np.empty(n, np.int32)
+    k = _kernels.intern(*views_of(text), present, _SEED, codes, firsts)
+    if k < 0:
+        return None
+    return pl.Series(codes), pl.Series(firsts[:k])
 
 
 def _compiled_routes(frame: pl.DataFrame) -> list[pl.Series] | None:

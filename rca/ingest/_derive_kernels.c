@@ -1,6 +1,7 @@
 /* Compiled kernels of rca.ingest._derive: the registry routes of request paths (endpoint,
  * repository, namespace) and the /24 prefixes of IPv4 clients, for String columns of ASCII
- * text.
+ * text; and intern, which numbers the distinct values of any String column (the user
+ * agents, whose attributes are computed once per distinct agent).
  *
  * Ingest stage, derive step. The Polars expressions in _derive.py are the reference (the
  * tests compare both on every shape they know and on Hypothesis' values); they cost about
@@ -324,9 +325,142 @@ done:
     return result;
 }
 
+/* A seeded hash of the n bytes at p, eight at a time. The seed is drawn per process
+ * (_derive._SEED), so log lines cannot be crafted to collide; intern also gives up on a
+ * long probe whatever the cause. */
+static uint64_t seeded_hash(const uint8_t *p, uint32_t n, uint64_t seed)
+{
+    /* Four independent lanes of 8 bytes: one lane's multiply chain made the hash of a
+     * 100-byte agent cost more than the rest of the kernel. */
+    const uint64_t m = 0xFF51AFD7ED558CCDULL;
+    uint64_t a = seed ^ ((uint64_t)n * 0x9E3779B97F4A7C15ULL), b = a ^ 0x5851F42D4C957F2DULL;
+    uint64_t c = a ^ 0x14057B7EF767814FULL, d = a ^ 0xD6E8FEB86659FD93ULL;
+    uint32_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        a = (a ^ load8(p + i)) * m;
+        b = (b ^ load8(p + i + 8)) * m;
+        c = (c ^ load8(p + i + 16)) * m;
+        d = (d ^ load8(p + i + 24)) * m;
+        a ^= a >> 29;
+        b ^= b >> 31;
+        c ^= c >> 27;
+        d ^= d >> 33;
+    }
+    for (; i + 8 <= n; i += 8) {
+        a = (a ^ load8(p + i)) * m;
+        a ^= a >> 29;
+    }
+    uint64_t tail = 0;
+    memcpy(&tail, p + i, n - i);
+    uint64_t h = (a ^ tail) * m;
+    h ^= (b * 0xC4CEB9FE1A85EC53ULL) ^ ((c * m) >> 17) ^ ((d * 0xC4CEB9FE1A85EC53ULL) >> 11);
+    h = (h ^ (h >> 32)) * 0xC4CEB9FE1A85EC53ULL;
+    return h ^ (h >> 29);
+}
+
+#define MAX_PROBE 64
+
+PyDoc_STRVAR(intern_doc,
+"intern(texts, buffers, present, seed, codes, firsts)\n"
+"\n"
+"texts: n string views with their data buffers; present: n uint8, 0 for a null row (all\n"
+"nulls are one value). Numbers the distinct values in order of first appearance: fills\n"
+"codes (n int32, each row's number) and firsts (n int32, the first row of each number).\n"
+"Returns how many distinct values there are, or -1 (outputs unfinished) when a hash probe\n"
+"runs longer than 64 slots, which the caller answers by another way.");
+
+static PyObject *intern(PyObject *self, PyObject *args)
+{
+    Py_buffer texts, present, codes, firsts;
+    PyObject *list;
+    unsigned long long seed;
+    if (!PyArg_ParseTuple(args, "y*Oy*Kw*w*", &texts, &list, &present, &seed, &codes, &firsts))
+        return NULL;
+    PyObject *result = NULL;
+    ViewBuffers b = {0, NULL};
+    int32_t *slots = NULL;
+    Py_ssize_t n = texts.len / 16, distinct = 0, bad = 0, crowded = 0;
+    if (texts.len % 16 || present.len != n || codes.len < 4 * n || firsts.len < 4 * n ||
+        n >= ((Py_ssize_t)1 << 30)) {
+        PyErr_SetString(PyExc_ValueError, "_derive_kernels.intern: buffer sizes do not match");
+        goto done;
+    }
+    if (!view_buffers_acquire(list, &b))
+        goto done;
+    /* Open addressing at most half full: a power of two of at least 2n slots. */
+    size_t cap = 64;
+    while (cap < 2 * (size_t)n)
+        cap <<= 1;
+    slots = PyMem_RawMalloc(cap * sizeof(int32_t));
+    if (!slots) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    memset(slots, 0xff, cap * sizeof(int32_t)); /* -1: empty */
+    const uint8_t *tv = texts.buf, *is = present.buf;
+    int32_t *code = codes.buf, *first = firsts.buf;
+    int32_t null_code = -1;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) {
+        if (!is[i]) {
+            if (null_code < 0) {
+                null_code = (int32_t)distinct;
+                first[distinct++] = (int32_t)i;
+            }
+            code[i] = null_code;
+            continue;
+        }
+        Text a;
+        if (!text_of(tv + 16 * i, &b, &a)) {
+            bad++;
+            break;
+        }
+        uint64_t h = seeded_hash(a.bytes, a.length, seed);
+        size_t at = (size_t)h & (cap - 1);
+        int probes = 0;
+        for (;;) {
+            int32_t s = slots[at];
+            if (s < 0) {
+                slots[at] = (int32_t)distinct;
+                first[distinct] = (int32_t)i;
+                code[i] = (int32_t)distinct++;
+                break;
+            }
+            Text o;
+            text_of(tv + 16 * (Py_ssize_t)first[s], &b, &o); /* read once already */
+            if (o.length == a.length && memcmp(o.bytes, a.bytes, a.length) == 0) {
+                code[i] = s;
+                break;
+            }
+            if (++probes > MAX_PROBE) {
+                crowded++;
+                break;
+            }
+            at = (at + 1) & (cap - 1);
+        }
+        if (crowded)
+            break;
+    }
+    Py_END_ALLOW_THREADS
+    if (bad) {
+        PyErr_SetString(PyExc_ValueError, "_derive_kernels.intern: a view points outside its buffers");
+        goto done;
+    }
+    result = PyLong_FromSsize_t(crowded ? -1 : distinct);
+done:
+    PyMem_RawFree(slots);
+    view_buffers_release(&b);
+    PyBuffer_Release(&texts);
+    PyBuffer_Release(&present);
+    PyBuffer_Release(&codes);
+    PyBuffer_Release(&firsts);
+    return result;
+}
+
 static PyMethodDef module_methods[] = {
     {"routes", routes, METH_VARARGS, routes_doc},
     {"ipv4_prefixes", ipv4_prefixes, METH_VARARGS, prefixes_doc},
+    {"intern", intern, METH_VARARGS, intern_doc},
     {NULL, NULL, 0, NULL},
 };
 

@@ -428,3 +428,69 @@ def test_compiled_prefixes_refuse_views_outside_their_buffers() -> None:
         kernel.ipv4_prefixes(view, [b"short"], *args, np.zeros(1, np.uint8), np.empty(1, np.uint8))
     with pytest.raises(ValueError, match="do not match"):
         kernel.ipv4_prefixes(view, [], *args, np.zeros(0, np.uint8), np.empty(1, np.uint8))
+
+
+# ------------------------------------------------------- the compiled intern kernel
+
+_AGENT_TEXT = st.one_of(
+    st.none(),
+    st.sampled_from(["", "-", "curl/8.0", "docker/24.0.5 go/go1.20.6 kernel/5.15.0 os/linux"]),
+    st.text(max_size=40),  # any Unicode, inline (<= 12 bytes) and not
+)
+
+
+@given(st.lists(_AGENT_TEXT, min_size=1, max_size=60), st.integers(0, 5))
+@example(["a" * 13, "a" * 13 + "b", None, "a" * 13, None, ""], 1)
+def test_intern_numbers_the_distinct_values_as_unique_and_a_join_would(
+    agents: list[str | None], cut: int
+) -> None:
+    if _derive._kernels is None:
+        pytest.fail("the compiled derive kernels were not built")
+    column = pl.Series(agents, dtype=pl.String)
+    column = pl.concat([column, column.slice(min(cut, len(agents) - 1))], rechunk=False)
+    numbered = _derive._compiled_intern(column)
+    assert numbered is not None
+    codes, firsts = numbered
+    # The first row of each value, in order of first appearance; nulls are one value.
+    assert column.gather(firsts).to_list() == column.unique(maintain_order=True).to_list()
+    assert column.gather(firsts).gather(codes).to_list() == column.to_list()
+
+
+def test_intern_tells_apart_values_that_share_a_hash_slot() -> None:
+    # 5,000 values of one length in a table of 16,384 slots: many share a slot, and only
+    # their bytes tell them apart.
+    if _derive._kernels is None:
+        pytest.fail("the compiled derive kernels were not built")
+    values = [f"docker/24.0.{i:05d} os/linux" for i in range(5000)]
+    column = pl.Series(values * 2, dtype=pl.String)
+    numbered = _derive._compiled_intern(column)
+    assert numbered is not None
+    codes, firsts = numbered
+    assert firsts.to_list() == list(range(5000))
+    assert codes.to_list() == list(range(5000)) * 2
+
+
+def test_user_agents_without_the_intern_kernel_join_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The kernel gives up on a long hash probe: the join on the agents' text then answers.
+    agents = [c[0] for c in USER_AGENTS] * 3
+    frame = _frame(user_agent=agents)
+    expected = derive(frame)
+    monkeypatch.setattr(_derive, "_compiled_intern", lambda text: None)
+    assert_frame_equal(derive(frame), expected)
+
+
+def test_intern_refuses_views_outside_their_buffers() -> None:
+    import numpy as np
+
+    kernel = _derive._kernels
+    if kernel is None:
+        pytest.skip("not built")
+    view = np.zeros((1, 16), np.uint8)
+    view[0, :4] = np.frombuffer(np.uint32(100).tobytes(), np.uint8)
+    out = [np.empty(1, np.int32), np.empty(1, np.int32)]
+    with pytest.raises(ValueError, match="outside"):
+        kernel.intern(view, [b"short"], np.ones(1, np.uint8), 7, *out)
+    with pytest.raises(ValueError, match="do not match"):
+        kernel.intern(view, [], np.ones(0, np.uint8), 7, *out)

@@ -84,6 +84,9 @@ def main() -> None:
         frame = pl.concat([frame, frame.slice(rnd.randint(0, n - 1))], rechunk=False)
         _derive._compiled_routes(frame)
         _derive._compiled_prefixes(frame.get_column("client_ip"))
+        numbered = _derive._compiled_intern(frame.get_column("path"))
+        assert numbered is not None
+        assert frame["path"].gather(numbered[1]).gather(numbered[0]).equals(frame["path"])
         # Views near and past the ends of their buffers: refused, never read outside.
         views = np.zeros((n, 4), np.uint32)
         views[:, 0] = [rnd.randint(0, 100) for _ in range(n)]  # length
@@ -106,6 +109,15 @@ def main() -> None:
                 np.empty((n, 16), np.uint8),
                 np.zeros(n, np.uint8),
                 np.empty(n, np.uint8),
+            )
+        with contextlib.suppress(ValueError):
+            _derive._kernels.intern(  # type: ignore[attr-defined]
+                raw,
+                buffers,
+                np.ones(n, np.uint8),
+                rnd.getrandbits(64),
+                np.empty(n, np.int32),
+                np.empty(n, np.int32),
             )
         # detach: the same wild views, with data sized right for the in-bounds long ones
         # and wrong for the rest (refused before any write past it).
