@@ -483,48 +483,25 @@ def view_series(
     return pl.Series(name, arr)
 
 
-def detached(columns: Sequence[pl.Series]) -> list[pl.Series]:
-    """``columns`` with the strings of over 12 bytes of some copied into buffers of their
-    own: of each column holding a buffer that the columns together use less than half of.
+def detached(text: pl.Series) -> pl.Series:
+    """``text`` with its strings of over 12 bytes copied into a buffer of their own, when the
+    buffers it holds are more than twice what it uses; else ``text`` itself.
 
     String columns cut from a chunk are views into its 16 MB buffer, and each keeps all of
     it: parsed rows held in memory (``parse_logs``) kept every chunk of the file, 280 bytes
-    a row for nginx where the kept strings need about 100. The use of a buffer is summed
-    over the columns given, since a parser may pack several columns' text into one buffer
-    (the clf scanner's aux): that buffer is then kept, not copied again. Without the
-    compiled kernel the columns are returned as they are (the values are the same).
+    a row for nginx where the kept strings need about 100. Without the compiled kernel the
+    column is returned as it is (the values are the same either way).
     """
-    if _line_bounds is None:
-        return list(columns)
-    found = [_long_views(c) for c in columns]
-    used: dict[int, int] = {}
-    for _, data, _, per_buffer in found:
-        for b, u in zip(data, per_buffer, strict=True):
-            used[b.address] = used.get(b.address, 0) + u
-    out = []
-    for column, (views, data, present, per_buffer) in zip(columns, found, strict=True):
-        wasted = any(b.size > 2 * used[b.address] + (1 << 16) for b in data)
-        total = int(sum(per_buffer))
-        out.append(_copy_long(column, views, data, present, total) if wasted else column)
-    return out
-
-
-def _long_views(text: pl.Series) -> tuple[np.ndarray, list[Any], np.ndarray | None, np.ndarray]:
-    """Views and data buffers of ``text``, its present rows (None: all of them), and the
-    bytes of its strings of over 12 bytes in each buffer."""
+    if _line_bounds is None or not text.len():
+        return text
     views, data = views_of(text)
-    per_buffer = np.zeros(len(data), np.int64)
-    if not data:  # every string inline (or null): nothing to weigh or copy
-        return views, data, None, per_buffer
+    if not any(b.size for b in data):
+        return text  # every string is inline (or null): no buffer to keep alive
     present = text.is_not_null().to_numpy() if text.null_count() else None
+    per_buffer = np.zeros(len(data), np.int64)
     _line_bounds.long_bytes(views, b"" if present is None else present.view(np.uint8), per_buffer)
-    return views, data, present, per_buffer
-
-
-def _copy_long(
-    text: pl.Series, views: np.ndarray, data: list[Any], present: np.ndarray | None, used: int
-) -> pl.Series:
-    if not len(views) or used >= 2**32:
+    used = int(per_buffer.sum())
+    if sum(b.size for b in data) <= 2 * used + (1 << 16) or used >= 2**32:
         return text
     if present is None:
         present = np.ones(len(views), bool)

@@ -709,19 +709,18 @@ def _cut(line: str | None) -> str:
 
 def _finish_requests(requests: pl.DataFrame, source: str) -> pl.DataFrame:
     """Request rows of one chunk -> the canonical requests frame (order and dtypes)."""
-    # The parser's strings may be views into the chunk's buffer: copied out, so that kept
-    # rows do not keep every chunk (derive's substrings of the path then point into the
-    # copy). A parser that packed them into a buffer of their own (the clf scanner) is kept.
+    # The parser's strings are views into the chunk's buffer: copied out, so that kept rows
+    # do not keep every chunk (derive's substrings of the path then point into the copy).
     # Not the user agent: derive replaces it by its per-chunk table's copy of each agent,
     # and only a chunk with too many distinct agents for that table needs its own copy.
     strings = [c for c, t in requests.schema.items() if t == pl.String and c != "user_agent"]
-    frame = requests.with_columns(detached([requests.get_column(c) for c in strings]))
+    frame = requests.with_columns([detached(requests.get_column(c)) for c in strings])
     frame = frame.with_columns(pl.lit(source, pl.String).alias("source"))
     missing = [c for c in ("path", "method", "client_ip", "user_agent") if c not in frame.columns]
     if missing:
         frame = frame.with_columns([pl.lit(None, pl.String).alias(c) for c in missing])
     frame = derive(frame)
-    frame = frame.with_columns(detached([frame.get_column("user_agent")]))
+    frame = frame.with_columns(detached(frame.get_column("user_agent")))
     return frame.select(
         [
             (pl.col(c) if c in frame.columns else pl.lit(None)).cast(t, strict=False).alias(c)

@@ -346,7 +346,7 @@ def _parse_compiled(view: LineBytes, *, timing: bool) -> FastResult:
     odd = np.zeros(n, np.uint8)
     if len(view.unusual):
         odd[view.line_of(view.unusual)] = 1
-    taken, redone, aux_used = _scanner.scan(
+    taken, redone = _scanner.scan(
         view.buf,
         starts,
         ends,
@@ -363,16 +363,14 @@ def _parse_compiled(view: LineBytes, *, timing: bool) -> FastResult:
         aux,
         redo,
     )
-    # aux holds the long text of every field but the agent: those columns do not keep the
-    # chunk alive. The agents point into the chunk (buffer 0) or, unescaped, into aux (1).
-    packed = aux[:aux_used]
+    chunk = pa.py_buffer(view.buf)
 
-    def strings(k: int) -> pl.Series:
+    def strings(k: int, *data: Any) -> pl.Series:
+        # Views point into the chunk (data buffer 0) or, for unescaped agents, into aux (1).
         # Arrow reads bitmaps from bit 0 of the first byte: rows 0..taken of the column.
-        data = [pa.py_buffer(view.buf), packed] if k == _F_UA else [packed]
-        return view_series("", views[k, :taken], data, valid[k])
+        return view_series("", views[k, :taken], [chunk, *data], valid[k])
 
-    user_agent = strings(_F_UA)
+    user_agent = strings(_F_UA, aux)
     if redone:
         # Escapes that decode outside ASCII (UTF-8, with replacement characters): Python's
         # rules, then "-" and "" become null, as in the regex parser.

@@ -384,15 +384,13 @@ PyDoc_STRVAR(scan_doc,
 "\n"
 "Scan the lines [starts[i], ends[i]) of buf (int64 offsets; buf holds 16 bytes after the\n"
 "last line; odd[i], uint8, says the line holds a byte outside printable ASCII) and return\n"
-"(taken, redone, aux_used). kind[i] (uint8) is 0 when the line was\n"
+"(taken, redone). kind[i] (uint8) is 0 when the line was\n"
 "taken, 1 when it is left to the regex parser, 2 for a line no regex matches, 3 for a blank\n"
 "one. Taken lines fill, in order, rows (int64 line index), ts (int64 us), status (int16),\n"
 "bytes_sent (int64), duration (float64), views (5 columns of n 16-byte Arrow string views:\n"
 "client, method, path, user agent, upstream) and valid (6 zeroed bitmaps of (n + 7) // 8\n"
-"bytes: client, method, path, user agent, upstream, duration). aux (as many bytes as buf)\n"
-"receives, from offset 0 up to aux_used, the text of over 12 bytes of the fields other than\n"
-"the user agent (their views point at data buffer 0, which is aux) and the unescaped text of\n"
-"user agents with escapes (user agent views point at buf as data buffer 0, aux as 1); one whose\n"
+"bytes: client, method, path, user agent, upstream, duration). A user agent with escapes is\n"
+"unescaped into aux (as many bytes as buf; its views point at data buffer 1); one whose\n"
 "escapes give bytes outside ASCII keeps its raw text, and its row is listed in redo (int64,\n"
 "n) for Python to decode; redone counts them.");
 
@@ -432,9 +430,7 @@ static PyObject *scan(PyObject *self, PyObject *args)
     int16_t *status = b_status.buf;
     double *duration = b_dur.buf;
     Py_ssize_t taken = 0, redone = 0, bad_bounds = 0, limit = b_buf.len - PAD;
-    /* aux receives parts of taken lines, each at most once a line (an agent unescaped
-     * again after its cache slot was taken is no longer than its field): it cannot overflow. */
-    int64_t aux_used = 0;
+    int64_t aux_used = 0; /* unescaped text is never longer than its field: aux cannot overflow */
     seen = PyMem_RawMalloc(sizeof(Seen) * SEEN_SLOTS);
     if (!seen) {
         PyErr_NoMemory();
@@ -509,15 +505,6 @@ static PyObject *scan(PyObject *self, PyObject *args)
                     hi = slot->lo + slot->len;
                     index = 1;
                 }
-            } else if (k != F_UA && hi - lo > 12) {
-                /* Copied while the line is in cache, so that kept rows hold these bytes and
-                 * not the whole chunk (the copy _files.detached made later, from memory, cost
-                 * a tenth of nginx ingest). aux is these columns' only data buffer. */
-                memcpy(aux + aux_used, buf + lo, (size_t)(hi - lo));
-                data = aux;
-                hi = aux_used + (hi - lo);
-                lo = aux_used;
-                aux_used = hi;
             }
             write_view(views + ((Py_ssize_t)k * n + r) * 16, data, lo, hi, index);
             int nullable = k == F_CLIENT || k == F_UA || k == F_UPSTREAM;
@@ -538,7 +525,7 @@ static PyObject *scan(PyObject *self, PyObject *args)
                      bad_bounds);
         goto done;
     }
-    result = Py_BuildValue("nnL", taken, redone, (long long)aux_used);
+    result = Py_BuildValue("nn", taken, redone);
 done:
     PyMem_RawFree(seen);
     PyBuffer_Release(&b_buf);
