@@ -68,6 +68,7 @@ from rca.ingest.formats._base import (
     OTHER,
     REPEAT_KEY,
     REQUEST,
+    ChunkRows,
     LogFormat,
     ParseState,
     remember_keys,
@@ -492,17 +493,28 @@ def _parse_chunk(chunk: LineChunk, fmt: LogFormat, state: ParseState, source: st
     else:
         parsed = fmt.parse(chunk.lines, state)
     key = None
-    if REPEAT_KEY in parsed.columns:
-        key = parsed.get_column(REPEAT_KEY)
-        parsed = parsed.drop(REPEAT_KEY)
     n_lines = chunk.n_lines
-    if parsed.height != n_lines or KIND not in parsed.columns:
-        raise RuntimeError(
-            f"log format {fmt.name!r} returned {parsed.height} rows for {n_lines} lines "
-            f"(or no {KIND} column) in {source}; this is a bug in the parser"
-        )
-    parsed = _outside_time(parsed)
-    kind = parsed.get_column(KIND)
+    if isinstance(parsed, ChunkRows):  # the parser gave the request rows alone
+        kind = pl.Series(KIND, parsed.kinds, pl.UInt8)
+        if kind.len() != n_lines or parsed.requests.height != int((kind == REQUEST).sum()):
+            raise RuntimeError(
+                f"log format {fmt.name!r} returned {kind.len()} kinds for {n_lines} lines, "
+                f"or not one request row per REQUEST line, in {source}; this is a bug in "
+                "the parser"
+            )
+        kind, request_rows = _outside_time_rows(kind, parsed.requests)
+    else:
+        if REPEAT_KEY in parsed.columns:
+            key = parsed.get_column(REPEAT_KEY)
+            parsed = parsed.drop(REPEAT_KEY)
+        if parsed.height != n_lines or KIND not in parsed.columns:
+            raise RuntimeError(
+                f"log format {fmt.name!r} returned {parsed.height} rows for {n_lines} lines "
+                f"(or no {KIND} column) in {source}; this is a bug in the parser"
+            )
+        parsed = _outside_time(parsed)
+        kind = parsed.get_column(KIND)
+        request_rows = parsed if bool((kind == REQUEST).all()) else parsed.filter(kind == REQUEST)
     is_request = kind == REQUEST
     is_malformed = kind == MALFORMED
     n_records = int(is_request.sum())
@@ -533,9 +545,7 @@ def _parse_chunk(chunk: LineChunk, fmt: LogFormat, state: ParseState, source: st
     first_ts = last_ts = None
     out_of_order = 0
     if n_records:
-        requests = _finish_requests(
-            parsed if n_records == parsed.height else parsed.filter(is_request), source
-        )
+        requests = _finish_requests(request_rows, source)
         first_ts, last_ts, out_of_order = _time_order(requests)
     return _Parsed(
         lines=n_lines,
@@ -576,6 +586,19 @@ def _outside_time(parsed: pl.DataFrame) -> pl.DataFrame:
         .otherwise(kind)
         .alias(KIND)
     )
+
+
+def _outside_time_rows(kind: pl.Series, requests: pl.DataFrame) -> tuple[pl.Series, pl.DataFrame]:
+    """``_outside_time`` for a parser's ``ChunkRows``: such rows leave the requests and their
+    lines become MALFORMED."""
+    if "ts" not in requests.columns:
+        return kind, requests
+    ts = requests.get_column("ts")
+    outside = ((ts < _FIRST_TS) | (ts > _LAST_TS)).fill_null(False)
+    if not outside.any():
+        return kind, requests
+    lines = (kind == REQUEST).arg_true().filter(outside)
+    return kind.clone().scatter(lines, MALFORMED), requests.filter(~outside)
 
 
 def _drop_answered(done: _Parsed, recent: list[str]) -> tuple[_Parsed, list[str]]:

@@ -413,3 +413,29 @@ def test_a_request_time_outside_years_1_to_9999_is_malformed(tmp_path: Path) -> 
     assert (row["records"], row["malformed"]) == (1, 1)
     assert "-021" in row["samples"][0]
     assert parsed.requests["ts"].dt.year().to_list() == [2021]
+
+
+def test_byte_path_chunks_count_torn_and_outside_time_lines_in_line_order(tmp_path: Path) -> None:
+    # A chunk of 100+ lines takes the byte-level path, which hands over its request rows
+    # alone (ChunkRows): a torn line, a blank one and one whose year the regexes read as -21
+    # must still be counted, sampled by line and kept out of the requests, in line order.
+    good = [
+        f'203.0.113.{i} - - [29/May/2021:09:03:{i % 60:02d} +0000] "GET /v2/a{i}/blobs/x HTTP/1.1"'
+        f' 200 {i} "-" "curl/8.{i}"'
+        for i in range(120)
+    ]
+    lines = list(good)
+    lines[10] = good[10][:40]  # torn
+    lines[20] = ""  # blank
+    lines[30] = good[30].replace("2021", "-021")
+    lines[40] = good[40].replace("curl", "cürl")  # left to the regexes, still a request
+    path = tmp_path / "access.log"
+    path.write_text("\n".join(lines) + "\n")
+    parsed = parse_logs(path, format="combined")
+    row = parsed.quality.row(0, named=True)
+    assert (row["lines"], row["records"], row["malformed"], row["other"]) == (120, 117, 2, 1)
+    assert [s[:20] for s in row["samples"]] == [lines[10][:20], lines[30][:20]]
+    requests = parsed.requests
+    kept = [i for i in range(120) if i not in (10, 20, 30)]
+    assert requests["bytes_sent"].to_list() == kept
+    assert requests["user_agent"][kept.index(40)] == "cürl/8.40"

@@ -6,7 +6,10 @@ each chunk to a format's parser as a ``pl.Series`` of strings. Parsers are vecto
 product requirement. A format may also offer ``parse_chunk(chunk, state)``, taking the
 ``rca.ingest._files.LineChunk`` itself (raw bytes; lines decoded on demand) and returning
 what ``parse`` would return for ``chunk.lines``; the machinery then calls that instead
-(the combined family does, to skip decoding the lines its byte-level path reads).
+(the combined family does, to skip decoding the lines its byte-level path reads). It
+may return a ``ChunkRows`` instead of that frame: the request rows alone and every line's
+kind, which spares copying a whole chunk to interleave a few torn lines' null rows and
+then filtering them out again.
 
 Chunks of a file parse in parallel when the format says ``independent_chunks = True``. A
 format whose lines depend on earlier chunks in one narrow way, a key that may only be
@@ -22,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import numpy as np
 import polars as pl
 
 #: Values of the ``_kind`` column a parser returns, one per input line.
@@ -34,6 +38,36 @@ KIND = "_kind"
 REPEAT_KEY = "_repeat_key"
 #: How many keys of earlier chunks are remembered.
 RECENT_KEYS = 256
+
+
+@dataclass(frozen=True)
+class ChunkRows:
+    """What ``parse_chunk`` may return in place of one row per line.
+
+    Attributes
+    ----------
+    requests
+        The REQUEST lines' rows, in line order: columns of ``REQUEST_FIELDS`` (any subset).
+    kinds
+        ``_kind`` of every line of the chunk (uint8), REQUEST exactly where ``requests``
+        has a row.
+    """
+
+    requests: pl.DataFrame
+    kinds: np.ndarray
+
+
+def per_line(rows: ChunkRows) -> pl.DataFrame:
+    """The frame of one row per line that ``rows`` stands for: what ``parse`` returns (the
+    other lines' fields null)."""
+    at = np.flatnonzero(rows.kinds == REQUEST)
+    if len(at) == len(rows.kinds):
+        return rows.requests
+    # Every other line takes the null row appended after the requests.
+    index = np.full(len(rows.kinds), rows.requests.height, np.int64)
+    index[at] = np.arange(len(at))
+    padded = pl.concat([rows.requests, rows.requests.clear(1)], rechunk=True)
+    return padded.gather(index).with_columns(pl.Series(KIND, rows.kinds, pl.UInt8))
 
 
 def remember_keys(recent: list[str], answered: pl.Series) -> list[str]:

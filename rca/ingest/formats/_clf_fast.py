@@ -38,7 +38,7 @@ from rca.ingest._files import (
     string_views,
     view_series,
 )
-from rca.ingest.formats._base import KIND, MALFORMED, OTHER, REQUEST
+from rca.ingest.formats._base import KIND, REQUEST
 from rca.ingest.formats._log_format import unescape_unique
 
 _QUOTE, _SPACE, _BACKSLASH, _COMMA, _QMARK, _HASH = 34, 32, 92, 44, 63, 35
@@ -117,15 +117,6 @@ class FastResult:
     fields: pl.DataFrame
     unmatched: np.ndarray
     blank: np.ndarray
-
-
-def unmatched_fields(blank: np.ndarray) -> pl.DataFrame:
-    """What the regex parser gives for lines it cannot match: null fields, ``_kind``
-    OTHER for blank lines and MALFORMED for the rest."""
-    kind = np.where(blank, OTHER, MALFORMED).astype(np.uint8)
-    return pl.DataFrame({KIND: kind}).select(
-        *[pl.lit(None, t).alias(c) for c, t in REQUEST_FIELDS.items()], pl.col(KIND)
-    )
 
 
 def series_bytes(lines: pl.Series) -> LineBytes:

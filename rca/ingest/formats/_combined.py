@@ -30,8 +30,16 @@ import numpy as np
 import polars as pl
 
 from rca.ingest._files import LineBytes, LineChunk
-from rca.ingest.formats._base import ParseState
-from rca.ingest.formats._clf_fast import parse_fast, series_bytes, unmatched_fields
+from rca.ingest.formats._base import (
+    KIND,
+    MALFORMED,
+    OTHER,
+    REQUEST,
+    ChunkRows,
+    ParseState,
+    per_line,
+)
+from rca.ingest.formats._clf_fast import parse_fast, series_bytes
 from rca.ingest.formats._log_format import (
     QUOTED,
     UPSTREAM_ADDRS,
@@ -92,11 +100,12 @@ class _Layout:
         line = lines.cast(pl.String).fill_null("").rename("line")
         if line.len() < _FAST_MIN_LINES:
             return self._parse_regex(line)
-        return self._parse_bytes(series_bytes(line), line.gather, lambda: line)
+        parsed = self._parse_bytes(series_bytes(line), line.gather, lambda: line)
+        return per_line(parsed) if isinstance(parsed, ChunkRows) else parsed
 
-    def parse_chunk(self, chunk: LineChunk, state: ParseState) -> pl.DataFrame:
+    def parse_chunk(self, chunk: LineChunk, state: ParseState) -> pl.DataFrame | ChunkRows:
         """:meth:`parse` on a chunk's raw bytes: only the lines the fast path leaves to
-        the regexes are decoded to text."""
+        the regexes are decoded to text. The request rows come alone (``ChunkRows``)."""
         view = chunk.bytes_view
         if len(view.starts) < _FAST_MIN_LINES:
             return self._parse_regex(chunk.lines)
@@ -107,32 +116,32 @@ class _Layout:
         view: LineBytes,
         take: Callable[[np.ndarray], pl.Series],
         everything: Callable[[], pl.Series],
-    ) -> pl.DataFrame:
+    ) -> pl.DataFrame | ChunkRows:
         n = len(view.starts)
         fast = parse_fast(view, timing=self.timing)
         if fast is None or len(fast.rows) + len(fast.unmatched) == 0:
             return self._parse_regex(everything())
         if len(fast.rows) == n:
             return fast.fields
-        parts, placed = [fast.fields], [fast.rows]
-        if len(fast.unmatched):
-            parts.append(unmatched_fields(fast.blank))
-            placed.append(fast.unmatched)
+        kinds = np.full(n, REQUEST, np.uint8)
+        kinds[fast.unmatched] = np.where(fast.blank, OTHER, MALFORMED)
         rest = np.ones(n, dtype=bool)
-        for rows in placed:
-            rest[rows] = False
+        rest[fast.rows] = False
+        rest[fast.unmatched] = False
         slow_rows = np.flatnonzero(rest)
-        if len(slow_rows):
-            parts.append(self._parse_regex(take(slow_rows)))
-            placed.append(slow_rows)
-        # Back to line order: position of each line's row in the concatenated parts.
-        # (Rechunked first: a gather across chunks costs several times more.)
-        order = np.empty(n, dtype=np.int64)
-        offset = 0
-        for rows in placed:
-            order[rows] = offset + np.arange(len(rows))
-            offset += len(rows)
-        return pl.concat(parts, how="vertical", rechunk=True).gather(order)
+        if not len(slow_rows):
+            return ChunkRows(fast.fields, kinds)
+        slow = self._parse_regex(take(slow_rows))
+        slow_kinds = slow.get_column(KIND).to_numpy()
+        kinds[slow_rows] = slow_kinds
+        is_request = slow_kinds == REQUEST
+        if not is_request.any():
+            return ChunkRows(fast.fields, kinds)
+        # Back to line order among the request rows only (rechunked first: a gather across
+        # chunks costs several times more).
+        lines = np.concatenate([fast.rows, slow_rows[is_request]])
+        both = pl.concat([fast.fields, slow.filter(pl.Series(is_request))], rechunk=True)
+        return ChunkRows(both.gather(np.argsort(lines, kind="stable")), kinds)
 
     def _parse_regex(self, line: pl.Series) -> pl.DataFrame:
         core = line.str.extract_groups(_CORE).struct.unnest()
