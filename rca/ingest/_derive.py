@@ -40,16 +40,13 @@ User-agent decisions, for the record:
 from __future__ import annotations
 
 import secrets
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import polars as pl
 
-if TYPE_CHECKING:
-    pass
-
 from rca._schema import DERIVED_FIELDS
 from rca.ingest._compiled import load
-from rca.ingest._files import view_series, views_of
+from rca.ingest._files import present_bytes, view_series, views_of
 
 FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 
@@ -393,12 +390,9 @@ def _compiled_intern(text: pl.Series) -> tuple[pl.Series, pl.Series] | None:
     n = text.len()
     if not n or n >= 2**30:
         return None
-    present = (
-        text.is_not_null().to_numpy().view(np.uint8) if text.null_count() else np.ones(n, np.uint8)
-    )
     codes = np.empty(n, np.int32)
     firsts = np.empty(n, np.int32)
-    k = _kernels.intern(*views_of(text), present, _SEED, codes, firsts)
+    k = _kernels.intern(*views_of(text), present_bytes(text), _SEED, codes, firsts)
     if k < 0:
         return None
     return pl.Series(codes), pl.Series(firsts[:k])
@@ -439,7 +433,7 @@ def _compiled_prefixes(ips: pl.Series) -> pl.Series | None:
         return None
     found = views_of(ips)
     n = ips.len()
-    present = ips.is_not_null().to_numpy().astype(np.uint8)
+    present = present_bytes(ips)
     prefixes = np.empty((n, 16), np.uint8)
     text = np.empty((n, 16), np.uint8)
     valid = np.zeros((n + 7) // 8, np.uint8)

@@ -483,6 +483,14 @@ def view_series(
     return pl.Series(name, arr)
 
 
+def present_bytes(text: pl.Series) -> np.ndarray:
+    """One uint8 per row of ``text``, 0 where it is null: the ``present`` argument of the
+    compiled kernels. Without nulls (most columns) no Polars pass is needed."""
+    if not text.null_count():
+        return np.ones(text.len(), np.uint8)
+    return text.is_not_null().to_numpy().view(np.uint8)
+
+
 def detached(text: pl.Series) -> pl.Series:
     """``text`` with its strings of over 12 bytes copied into a buffer of their own, when the
     buffers it holds are more than twice what it uses; else ``text`` itself.
@@ -497,17 +505,15 @@ def detached(text: pl.Series) -> pl.Series:
     views, data = views_of(text)
     if not any(b.size for b in data):
         return text  # every string is inline (or null): no buffer to keep alive
-    present = text.is_not_null().to_numpy() if text.null_count() else None
+    present = present_bytes(text)
     per_buffer = np.zeros(len(data), np.int64)
-    _line_bounds.long_bytes(views, b"" if present is None else present.view(np.uint8), per_buffer)
+    _line_bounds.long_bytes(views, present, per_buffer)
     used = int(per_buffer.sum())
     if sum(b.size for b in data) <= 2 * used + (1 << 16) or used >= 2**32:
         return text
-    if present is None:
-        present = np.ones(len(views), bool)
     out = np.empty_like(views)
     packed = np.empty(used, np.uint8)
-    _line_bounds.detach(views, data, present.view(np.uint8), out, packed)
+    _line_bounds.detach(views, data, present, out, packed)
     valid = None if present.all() else np.packbits(present, bitorder="little")
     return view_series(text.name, out, [packed], valid)
 

@@ -20,7 +20,6 @@
 #include <emmintrin.h>
 #endif
 
-
 /* Whether some byte of x is below 32 or above 126 (exact for "some"; which byte is
  * decided byte by byte). Below 32: the classic haszero-style borrow test; above 126: adding
  * one sets the high bit of 127, and bytes from 128 have it already. */
@@ -280,7 +279,7 @@ PyDoc_STRVAR(long_bytes_doc,
 "long_bytes(views, present, counts)\n"
 "\n"
 "Adds to counts[j] (int64, one per data buffer) the length of every view over 12 bytes\n"
-"into buffer j, of the rows whose present byte (n uint8; empty: every row) is not 0: what\n"
+"into buffer j, of the rows whose present byte (n uint8) is not 0: what\n"
 "_files.detached weighs a buffer's use by. A buffer index past counts is an error.");
 
 static PyObject *long_bytes(PyObject *self, PyObject *args)
@@ -290,17 +289,17 @@ static PyObject *long_bytes(PyObject *self, PyObject *args)
         return NULL;
     PyObject *result = NULL;
     Py_ssize_t n = bv.len / 16, buffers = bc.len / 8, bad = 0;
-    if (bv.len % 16 || (bp.len != 0 && bp.len != n) || bc.len % 8) {
+    if (bv.len % 16 || bp.len != n || bc.len % 8) {
         PyErr_SetString(PyExc_ValueError, "_line_bounds.long_bytes: buffer sizes do not match");
         goto done;
     }
-    const uint8_t *in = bv.buf, *present = bp.len ? bp.buf : NULL;
+    const uint8_t *in = bv.buf, *present = bp.buf;
     int64_t *counts = bc.buf;
     Py_BEGIN_ALLOW_THREADS
     for (Py_ssize_t i = 0; i < n; i++) {
         uint32_t length, index;
         memcpy(&length, in + 16 * i, 4);
-        if (length <= 12 || (present && !present[i]))
+        if (length <= 12 || !present[i])
             continue;
         memcpy(&index, in + 16 * i + 8, 4);
         if ((Py_ssize_t)index >= buffers) {

@@ -503,6 +503,7 @@ def _parse_chunk(chunk: LineChunk, fmt: LogFormat, state: ParseState, source: st
                 "the parser"
             )
         kind, request_rows = _outside_time_rows(kind, parsed.requests)
+        is_request = kind == REQUEST
     else:
         if REPEAT_KEY in parsed.columns:
             key = parsed.get_column(REPEAT_KEY)
@@ -514,8 +515,8 @@ def _parse_chunk(chunk: LineChunk, fmt: LogFormat, state: ParseState, source: st
             )
         parsed = _outside_time(parsed)
         kind = parsed.get_column(KIND)
-        request_rows = parsed if bool((kind == REQUEST).all()) else parsed.filter(kind == REQUEST)
-    is_request = kind == REQUEST
+        is_request = kind == REQUEST
+        request_rows = parsed if bool(is_request.all()) else parsed.filter(is_request)
     is_malformed = kind == MALFORMED
     n_records = int(is_request.sum())
     n_malformed = int(is_malformed.sum())
@@ -571,12 +572,16 @@ _FIRST_TS = datetime(1, 1, 1, tzinfo=UTC)
 _LAST_TS = datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC)
 
 
+def _outside_years(ts: pl.Series) -> pl.Series:
+    """Whether each time lies outside years 1 to 9999 (null: no)."""
+    return ((ts < _FIRST_TS) | (ts > _LAST_TS)).fill_null(False)
+
+
 def _outside_time(parsed: pl.DataFrame) -> pl.DataFrame:
     """Request rows whose time lies outside years 1 to 9999 become MALFORMED."""
     if "ts" not in parsed.columns:
         return parsed
-    ts = parsed.get_column("ts")
-    outside = ((ts < _FIRST_TS) | (ts > _LAST_TS)).fill_null(False)
+    outside = _outside_years(parsed.get_column("ts"))
     if not outside.any():
         return parsed
     kind = pl.col(KIND)
@@ -593,8 +598,7 @@ def _outside_time_rows(kind: pl.Series, requests: pl.DataFrame) -> tuple[pl.Seri
     lines become MALFORMED."""
     if "ts" not in requests.columns:
         return kind, requests
-    ts = requests.get_column("ts")
-    outside = ((ts < _FIRST_TS) | (ts > _LAST_TS)).fill_null(False)
+    outside = _outside_years(requests.get_column("ts"))
     if not outside.any():
         return kind, requests
     lines = (kind == REQUEST).arg_true().filter(outside)

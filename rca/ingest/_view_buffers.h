@@ -5,8 +5,9 @@
  * prefix, u32 data-buffer index and u32 offset. Every index and every (offset, length) read
  * is checked against the buffers acquired; a view outside them reads as NULL.
  *
- * Also the byte searches the kernels share, eight bytes at a time (load8, has_byte,
- * find_either, ascii_bytes): byte loops over paths and agents were their hottest lines.
+ * Also the byte searches and the hash the kernels share, eight bytes at a time (load8,
+ * has_byte, find_either, ascii_bytes, seeded_hash): byte loops over paths and agents were
+ * their hottest lines.
  */
 #ifndef RCA_VIEW_BUFFERS_H
 #define RCA_VIEW_BUFFERS_H
@@ -119,6 +120,39 @@ static inline int ascii_bytes(const uint8_t *s, uint32_t n)
     for (; i < n; i++)
         any |= s[i];
     return (any & HIGHS) == 0;
+}
+
+/* A seeded hash of the n bytes at p, eight at a time. intern's seed is drawn per process
+ * (_derive._SEED), so log lines cannot be crafted to collide; intern also gives up on a
+ * long probe whatever the cause. */
+static inline uint64_t seeded_hash(const uint8_t *p, uint32_t n, uint64_t seed)
+{
+    /* Four independent lanes of 8 bytes: one lane's multiply chain made the hash of a
+     * 100-byte agent cost more than the rest of the kernel. */
+    const uint64_t m = 0xFF51AFD7ED558CCDULL;
+    uint64_t a = seed ^ ((uint64_t)n * 0x9E3779B97F4A7C15ULL), b = a ^ 0x5851F42D4C957F2DULL;
+    uint64_t c = a ^ 0x14057B7EF767814FULL, d = a ^ 0xD6E8FEB86659FD93ULL;
+    uint32_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        a = (a ^ load8(p + i)) * m;
+        b = (b ^ load8(p + i + 8)) * m;
+        c = (c ^ load8(p + i + 16)) * m;
+        d = (d ^ load8(p + i + 24)) * m;
+        a ^= a >> 29;
+        b ^= b >> 31;
+        c ^= c >> 27;
+        d ^= d >> 33;
+    }
+    for (; i + 8 <= n; i += 8) {
+        a = (a ^ load8(p + i)) * m;
+        a ^= a >> 29;
+    }
+    uint64_t tail = 0;
+    memcpy(&tail, p + i, n - i);
+    uint64_t h = (a ^ tail) * m;
+    h ^= (b * 0xC4CEB9FE1A85EC53ULL) ^ ((c * m) >> 17) ^ ((d * 0xC4CEB9FE1A85EC53ULL) >> 11);
+    h = (h ^ (h >> 32)) * 0xC4CEB9FE1A85EC53ULL;
+    return h ^ (h >> 29);
 }
 
 /* Copies n <= 16 bytes with fixed-size moves the compiler inlines, never reading outside

@@ -346,21 +346,6 @@ typedef struct {
     int64_t lo, len;         /* its unescaped text in aux; len -1: decoded outside ASCII */
 } Seen;
 
-/* A hash of the n bytes at p, eight at a time: FNV-1a's byte loop was 40% of the scan on
- * logs whose agents carry escapes. It only picks a slot of the cache above, so a collision
- * costs one more unescape, never a wrong agent (the slot's raw text is compared). */
-static uint32_t hash_bytes(const uint8_t *p, int64_t n)
-{
-    uint64_t h = (uint64_t)n * 0x9E3779B97F4A7C15ULL;
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8)
-        h = (h ^ load8(p + i)) * 0xFF51AFD7ED558CCDULL;
-    uint64_t tail = 0;
-    memcpy(&tail, p + i, (size_t)(n - i));
-    h = (h ^ tail) * 0xFF51AFD7ED558CCDULL;
-    return (uint32_t)(h >> 32); /* the bits the multiplications mixed best */
-}
-
 static int dash_or_empty(const uint8_t *buf, int64_t lo, int64_t hi)
 {
     return hi == lo || (hi == lo + 1 && buf[lo] == '-');
@@ -487,7 +472,9 @@ static PyObject *scan(PyObject *self, PyObject *args)
             int64_t lo = f.lo[k], hi = f.hi[k];
             uint32_t index = 0;
             if (k == F_UA && has(buf, lo, hi, '\\')) {
-                Seen *slot = &seen[hash_bytes(buf + lo, hi - lo) % SEEN_SLOTS];
+                /* Only a cache slot: a collision costs one more unescape, never a wrong
+                 * agent (the slot's raw text is compared), so no seed is needed. */
+                Seen *slot = &seen[seeded_hash(buf + lo, (uint32_t)(hi - lo), 0) % SEEN_SLOTS];
                 if (slot->raw_len != hi - lo || memcmp(buf + slot->raw_lo, buf + lo, (size_t)(hi - lo))) {
                     int64_t length = unescape(buf, lo, hi, aux + aux_used);
                     slot->raw_lo = lo;
