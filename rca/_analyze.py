@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import tempfile
-import threading
 import time as _time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -289,7 +288,6 @@ def _analyze(
     segments = pl.DataFrame(schema=SEGMENTS)
     if ctx.episodes and flagged is not None:
         progress.start("building candidates")
-        _warm_imports()
         extra, segments = _request_candidates(flagged, ctx, start_s, n)
         cands.extend(extra)
         progress.done()
@@ -437,22 +435,6 @@ def _check_size(
                 f"memory (limit {MAX_METRIC_CELLS:,} series x buckets): give fewer series "
                 f"(a narrower export or query), or {narrow}"
             )
-
-
-def _warm_imports() -> None:
-    """Import scikit-learn (for the evidence features: ~0.9 s of Python) on a background
-    thread while Polars counts the requests for the candidates.
-
-    Those counts are long collects that release the GIL. Started any earlier, the import
-    overlapped the metric and skew steps, whose many short numpy and Polars calls each
-    release the GIL and then wait up to a switch interval to get it back: on 4M requests
-    re-analysis took 2.6-3.1 s that way and 2.4-2.7 s this way (4 runs each, alternating).
-    A later ``import`` in the main thread waits for this one if unfinished."""
-
-    def load() -> None:
-        import sklearn.metrics  # noqa: F401
-
-    threading.Thread(target=load, name="rca-warm-imports", daemon=True).start()
 
 
 def _empty_window(

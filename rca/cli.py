@@ -80,10 +80,10 @@ def cli(debug: bool) -> None:
 
 def main() -> None:
     """Console-script entry point."""
-    # At exit the interpreter collects every object left, one by one: with Polars, SciPy
-    # and scikit-learn imported that took 0.2-0.3 s after the work was done. Frozen
-    # objects are skipped, and the OS frees the memory anyway. (atexit runs this last,
-    # after the handlers registered later, such as temporary-folder cleanup.)
+    # At exit the interpreter collects every object left, one by one: with Polars and
+    # SciPy imported that took 0.2-0.3 s after the work was done. Frozen objects are
+    # skipped, and the OS frees the memory anyway. (atexit runs this last, after the
+    # handlers registered later, such as temporary-folder cleanup.)
     atexit.register(gc.freeze)
     cli(prog_name="rca")
 

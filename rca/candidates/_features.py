@@ -273,15 +273,12 @@ def _dose(x: np.ndarray, in_ep: np.ndarray, calm: np.ndarray) -> float:
     b = x[calm & np.isfinite(x)]
     if a.size == 0 or b.size == 0:
         return 0.0
-    from sklearn import config_context
-    from sklearn.metrics import roc_auc_score
-
-    labels = np.concatenate([np.ones(a.size), np.zeros(b.size)])
-    # The inputs are finite float arrays built just above: sklearn's own checks are a
-    # quarter of each call (2.1 -> 1.6 ms), and re-analysis makes a few hundred.
-    with config_context(assume_finite=True, skip_parameter_validation=True):
-        auc = roc_auc_score(labels, np.concatenate([a, b]))
-    return float(max(0.0, 2.0 * auc - 1.0))
+    # The ROC AUC by the Mann-Whitney identity, from average ranks (a tie counts half),
+    # which is what scikit-learn's roc_auc_score gives (tests/candidates compare the two).
+    # Importing scikit-learn cost 0.9 s of CPU, a fifth of re-analysing 4M requests.
+    ranks = pl.Series(np.concatenate([a, b])).rank("average").to_numpy()
+    auc = (float(ranks[: a.size].sum()) - a.size * (a.size + 1) / 2) / (a.size * b.size)
+    return max(0.0, 2.0 * auc - 1.0)
 
 
 def _empty(n_ep: int) -> Evidence:

@@ -2,9 +2,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rca.candidates._base import Candidate, Context
-from rca.candidates._features import evidence, partial_rank_correlation
+from rca.candidates._features import _dose, evidence, partial_rank_correlation
 
 
 def context(
@@ -73,3 +75,24 @@ def test_partial_correlation_explains_away() -> None:
     raw, partial = partial_rank_correlation(effect, y, cause)
     assert raw > 0.7
     assert abs(partial) < 0.15
+
+
+# Small integer levels give many ties across and within the two groups; NaN buckets and
+# buckets in neither group must be left out.
+_level = st.one_of(st.integers(-3, 3).map(float), st.just(float("nan")), st.floats(-1e6, 1e6))
+
+
+@given(st.lists(st.tuples(_level, st.sampled_from("ecn")), min_size=2, max_size=300))
+def test_dose_is_scikit_learns_roc_auc(buckets: list[tuple[float, str]]) -> None:
+    from sklearn.metrics import roc_auc_score
+
+    x = np.array([v for v, _ in buckets])
+    in_ep = np.array([g == "e" for _, g in buckets])
+    calm = np.array([g == "c" for _, g in buckets])
+    a, b = x[in_ep & np.isfinite(x)], x[calm & np.isfinite(x)]
+    if a.size == 0 or b.size == 0:
+        assert _dose(x, in_ep, calm) == 0.0
+        return
+    labels = np.r_[np.ones(a.size), np.zeros(b.size)]
+    auc = roc_auc_score(labels, np.r_[a, b])
+    assert _dose(x, in_ep, calm) == pytest.approx(max(0.0, 2 * auc - 1), abs=1e-12)
