@@ -25,7 +25,7 @@ import polars as pl
 from rca._bucket import Buckets, bucket_requests, choose_bucket, parse_bucket
 from rca._detect import EpisodeDetector, episodes_frame
 from rca._errors import ParameterError
-from rca._failure import hung_thresholds, with_failures
+from rca._failure import hung_thresholds, parse_failure, with_failures
 from rca._progress import SILENT, Progress
 from rca._rank import cause_series_frame, causes_frame, rank, ruled_out_frame
 from rca._result import (
@@ -156,7 +156,7 @@ def _analyze(
 ) -> Result:
     started = _time.perf_counter()
     t_since, t_until = _when(since, "since"), _when(until, "until")
-    requests, log_quality = _load_logs(logs, format, progress, scratch)
+    requests, log_quality = _load_logs(logs, format, progress, scratch, _read_columns(failure))
     all_requests = requests
     if requests is not None:
         if t_since is not None:
@@ -576,8 +576,21 @@ def _is_paths(value: Any) -> bool:
     return isinstance(value, Sequence) and all(isinstance(v, str | Path) for v in value)
 
 
+def _read_columns(failure: str | None) -> set[str]:
+    """The request columns an analysis reads (its scratch copy of log files holds these)."""
+    from rca.candidates._requests import CLIENT_DIMS, SEGMENT_DIMS
+
+    # ts for the buckets; status, duration, bytes, method and endpoint for the failure
+    # kinds (hung and its thresholds included); then what the candidates count.
+    read = {"ts", "status", "duration_s", "bytes_sent", "method", "endpoint", "error_message"}
+    read |= {*SEGMENT_DIMS, *CLIENT_DIMS}
+    if failure is not None:
+        read |= set(parse_failure(failure).meta.root_names())
+    return read
+
+
 def _load_logs(
-    logs: Any, fmt: str, progress: Progress, scratch: Path
+    logs: Any, fmt: str, progress: Progress, scratch: Path, columns: set[str]
 ) -> tuple[pl.LazyFrame | None, pl.DataFrame]:
     empty_q = pl.DataFrame(schema=FILE_QUALITY)
     if logs is None:
@@ -616,18 +629,19 @@ def _load_logs(
     from rca._cli_analyze import check_named_logs
 
     check_named_logs(paths)  # a file named directly and empty is named in the error
-    return _scan_logs(paths, fmt, progress, scratch)
+    return _scan_logs(paths, fmt, progress, scratch, columns)
 
 
 def _scan_logs(
-    paths: list[str], fmt: str, progress: Progress, scratch: Path
+    paths: list[str], fmt: str, progress: Progress, scratch: Path, columns: set[str]
 ) -> tuple[pl.LazyFrame, pl.DataFrame]:
     """The requests as a lazy Parquet scan, and the per-file quality frame.
 
     Parquet written by ``rca ingest`` is scanned where it is (no parsing, no copy). Log
-    files are parsed once, with bounded memory, into a zstd Parquet file in ``scratch``
-    (``rca.ingest.write_parquet``, the machinery of ``rca ingest``); holding the requests
-    in memory instead cost several GB at a few million lines.
+    files are parsed once, with bounded memory, into a Parquet file in ``scratch``
+    (``rca.ingest.write_parquet``, the machinery of ``rca ingest``) that holds the
+    ``columns`` the analysis reads, the others null; holding the requests in memory
+    instead cost several GB at a few million lines.
     """
     from rca.ingest import write_parquet
     from rca.ingest._files import expand, is_parquet
@@ -638,7 +652,9 @@ def _scan_logs(
         return pl.scan_parquet(files).select(list(REQUESTS)), quality
     target = scratch / "requests.parquet"
     # A scratch copy, read once: lz4 spends less CPU than zstd on both sides.
-    quality = write_parquet(paths, target, format=fmt, progress=progress, compression="lz4")
+    quality = write_parquet(
+        paths, target, format=fmt, progress=progress, compression="lz4", columns=columns
+    )
     return pl.scan_parquet(target), conform(quality, FILE_QUALITY)
 
 

@@ -88,3 +88,36 @@ def test_scratch_files_and_engine_setting_do_not_outlive_the_run(
     with pytest.raises(IngestError):
         analyze(tmp_path / "missing.log")
     assert list(scratch.iterdir()) == []
+
+
+def test_scratch_copy_keeps_the_columns_a_failure_expression_reads(tmp_path: Path) -> None:
+    # The scratch copy of log files holds only the columns the analysis reads: a failure
+    # defined on one it otherwise leaves out (path) must still see its values.
+    failure = 'path contains "/blobs/" and status >= 500'
+    parquet = tmp_path / "requests.parquet"
+    write_parquet(SAMPLE / "logs", parquet)
+    from_logs = analyze(SAMPLE / "logs", SAMPLE / "metrics", failure=failure)
+    assert from_logs.episodes.height > 0
+    assert _doc(analyze(parquet, SAMPLE / "metrics", failure=failure)) == _doc(from_logs)
+
+
+def test_scratch_copy_of_a_hang_incident_matches_its_parquet(tmp_path: Path) -> None:
+    # Hangs are judged on durations, sizes, methods and endpoints: all must be in the copy.
+    hang = SAMPLE.parent / "cdn_client_hang"
+    parquet = tmp_path / "requests.parquet"
+    write_parquet(hang / "logs", parquet)
+    from_logs = analyze(hang / "logs", hang / "metrics", symptom="hung")
+    assert from_logs.causes.height > 0
+    assert _doc(analyze(parquet, hang / "metrics", symptom="hung")) == _doc(from_logs)
+
+
+def test_write_parquet_with_columns_writes_the_others_as_nulls(tmp_path: Path) -> None:
+    full, slim = tmp_path / "full.parquet", tmp_path / "slim.parquet"
+    write_parquet(SAMPLE / "logs", full)
+    write_parquet(SAMPLE / "logs", slim, columns=["ts", "status"])
+    a, b = pl.read_parquet(full), pl.read_parquet(slim)
+    assert b.schema == a.schema
+    assert b.select("ts", "status").equals(a.select("ts", "status"))
+    assert b.drop("ts", "status").null_count().sum_horizontal().item() == b.height * (b.width - 2)
+    with pytest.raises(rca.RCAError, match="no request column nope"):
+        write_parquet(SAMPLE / "logs", slim, columns=["ts", "nope"])
