@@ -6,6 +6,7 @@ import gzip
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import polars as pl
@@ -14,6 +15,8 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from rca._errors import IngestError
+from rca._progress import SILENT
+from rca._schema import REQUESTS
 from rca.ingest._files import (
     LineChunk,
     _decode_lines,
@@ -356,15 +359,13 @@ def test_long_bytes_sums_the_long_views_per_buffer() -> None:
         _line_bounds.long_bytes(views, present[:1], counts)
 
 
-def test_parsed_rows_do_not_keep_their_chunks(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Kept requests hold copies of their strings, not the 16 MB buffers they were cut from
-    (each chunk of 4M nginx lines kept alive cost 1 GB of the in-memory path's 2.9)."""
-    import gc
+@pytest.fixture
+def chunked_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, list[Any]]:
+    """An nginx log parsed in small chunks (byte-level path, string views), and weak
+    references to every chunk buffer it is cut into."""
     import weakref
 
-    from rca.ingest import _files, parse_logs
+    from rca.ingest import _files, _logs
 
     if _files._line_bounds is None:
         pytest.fail("the compiled line kernel was not built")
@@ -380,26 +381,103 @@ def test_parsed_rows_do_not_keep_their_chunks(
 
     monkeypatch.setattr(LineChunk, "__init__", recording)
     agents = [f"containerd/1.{i}.0 go/go1.21 kernel/5.15.0-{i}-generic os/linux" for i in range(9)]
-    lines = [  # nginx_timing, the byte-level (views) path
+    lines = [
         f"203.0.113.{i % 250} - - [17/May/2015:10:05:{i % 60:02d} +0000] "
-        f'"GET /v2/library/app{i % 7}/blobs/sha256:{i:064x} HTTP/1.1" 200 {i} "-" '
+        f'"GET /v2/library/application{i % 7}/blobs/sha256:{i:064x} HTTP/1.1" 200 {i} "-" '
         f'"{agents[i % 9]}" 0.{i % 900:03d} 10.1.122.245:5000 0.001'
         for i in range(12_000)
     ]
     log = tmp_path / "access.log"
     log.write_text("\n".join(lines) + "\n")
-    from rca.ingest import _logs
-
     # Chunks well above detached's 64 KB of slack, so that copying pays.
     monkeypatch.setattr(_logs, "CHUNK_BYTES", 512 * 1024)
+    return log, rooms
+
+
+def _full_rooms_alive(rooms: list[Any]) -> int:
+    """Chunk buffers still alive that are more than twice what the last (short) chunk
+    needs: a short chunk's strings may stay in its own right-sized buffer."""
+    return sum(1 for r in rooms if r() is not None and r().size > 2 * 90_000)
+
+
+def test_parsed_rows_do_not_keep_their_chunks(chunked_log: tuple[Path, list[Any]]) -> None:
+    """Kept requests hold copies of their strings, not the 16 MB buffers they were cut from
+    (each chunk of 4M nginx lines kept alive cost 1 GB of the in-memory path's 2.9)."""
+    import gc
+
+    from rca.ingest import parse_logs
+
+    log, rooms = chunked_log
     parsed = parse_logs(log)
     assert parsed.quality.get_column("format").to_list() == ["nginx_timing"]
     requests = parsed.requests
     gc.collect()
     assert len(rooms) > 5
     assert requests.height == 12_000
-    assert [r() for r in rooms if r() is not None] == []
+    assert _full_rooms_alive(rooms) == 0
     # And each distinct agent is stored once per chunk, not once per request.
     agent = requests.get_column("user_agent")
     assert agent.n_unique() == 9
     assert sum(b.size for b in views_of(agent)[1]) < 12_000 * 5
+
+
+def test_small_files_do_not_each_keep_a_whole_chunk_buffer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file shorter than a chunk is read into a buffer of its own size: each small
+    file's rows held a 16 MB buffer alive (300 files of 100 lines: 5 GB). The files are
+    50 KB, past what format detection reads, so their lines are parsed from the chunk."""
+    import weakref
+
+    from rca.ingest import parse_logs
+
+    rooms: list[weakref.ref[np.ndarray]] = []
+    init = LineChunk.__init__
+
+    def recording(
+        self: LineChunk, data: bytes | memoryview, *, room: np.ndarray | None = None
+    ) -> None:
+        init(self, data, room=room)
+        if room is not None:
+            rooms.append(weakref.ref(room))
+
+    monkeypatch.setattr(LineChunk, "__init__", recording)
+    text = "".join(
+        f"203.0.113.{i} - - [17/May/2015:10:05:03 +0000] "
+        f'"GET /v2/library/application/blobs/sha256:{i:064x} HTTP/1.1" 200 {i} "-" '
+        f'"containerd/1.{i}.0 go/go1.21 kernel/5.15.0-{i}-generic os/linux" 0.002 '
+        "10.1.122.245:5000 0.001\n"
+        for i in range(200)
+    )
+    for k in range(20):
+        (tmp_path / f"access-{k:02d}.log").write_text(text)
+    requests = parse_logs(tmp_path).requests
+    assert requests.height == 4000
+    assert len(rooms) == 20
+    alive = [r() for r in rooms if r() is not None]
+    assert all(a.size <= len(text) + 16 for a in alive), [a.size for a in alive]
+
+
+def test_kept_columns_alone_are_filled_and_do_not_keep_their_chunks(
+    chunked_log: tuple[Path, list[Any]],
+) -> None:
+    """rca analyze's scratch copy keeps some columns (the others null). The path is then
+    not copied out of its chunk, but the substrings cut from it (the repository) are."""
+    import gc
+
+    from rca.ingest import _logs, parse_logs
+
+    log, rooms = chunked_log
+    keep = frozenset({"ts", "status", "repository", "namespace"})
+    whole = parse_logs(log).requests
+    items = list(_logs._stream(_logs._inputs(log), None, SILENT, keep))
+    requests = pl.concat([f for f in items if isinstance(f, pl.DataFrame)])
+    del items
+    for column, dtype in REQUESTS.items():
+        nulls = pl.Series(column, [None] * whole.height, dtype)
+        assert requests[column].equals(whole[column] if column in keep else nulls), column
+    assert requests["repository"].str.len_bytes().min() > 12  # not inline: views
+    del whole
+    gc.collect()
+    assert len(rooms) > 5
+    assert _full_rooms_alive(rooms) == 0
