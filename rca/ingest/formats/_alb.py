@@ -29,6 +29,7 @@ early (older logs, Classic ELB lines without ``type``) still parse. Mapping:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import polars as pl
@@ -72,6 +73,8 @@ def _tail() -> str:
 
 
 _PATTERN = _HEAD + _tail()
+#: How every line _PATTERN reads starts: sniffing skips the parse on a sample without one.
+_START = re.compile(r"(?:[a-z0-9]+ )?[0-9]{4}-[0-9]{2}-[0-9]{2}T")
 _REQUEST = r"^([!#$%&\'*+.^_`|~0-9A-Za-z-]+) (.*?)(?: HTTP/[0-9.]+)?$"
 
 
@@ -141,6 +144,9 @@ class _ALB:
 
     def sniff(self, lines: list[str]) -> float:
         """Share of the non-blank sample lines read as requests; never raises."""
+        # A parse costs ~8 ms of the ~25 ms that detecting an nginx file took.
+        if not any(_START.match(line) for line in lines):
+            return 0.0
         return sniff_share(self, lines)
 
     def parse(self, lines: pl.Series, state: ParseState) -> pl.DataFrame:

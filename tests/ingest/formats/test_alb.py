@@ -243,3 +243,23 @@ def test_split_reader_on_simulated_lines(tmp_path) -> None:  # type: ignore[no-u
     ]
     assert len(lines) > 1000
     assert_frame_equal(_fields(pl.Series("line", lines)), _regex_fields(lines))
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    picks=st.lists(
+        st.tuples(st.sampled_from([DOC_HTTP, DOC_HTTPS, DOC_LAMBDA_FAILED, DOC_CLASSIC, NO_TARGET,
+                                   "203.0.113.7 - - [17/May/2015:10:05:03 +0000] \"GET / HTTP/1.1\""]),
+                  _MUTATIONS),
+        min_size=1, max_size=6,
+    )
+)  # fmt: skip
+def test_sniff_skips_the_parse_only_where_it_reads_no_request(
+    picks: list[tuple[str, list]],
+) -> None:
+    """Sniffing skips the parse on samples where no line starts as ALB lines do; the share
+    must be what the parse gives."""
+    from rca.ingest.formats._log_format import sniff_share
+
+    lines = [_mutate(line, edits) for line, edits in picks]
+    assert alb.sniff(lines) == sniff_share(alb, lines)

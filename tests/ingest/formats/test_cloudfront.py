@@ -209,3 +209,39 @@ def test_never_raises_same_length(lines: list[str]) -> None:
     assert out.height == len(lines)
     assert list(out.columns) == [*REQUEST_FIELDS, KIND]
     assert 0.0 <= cloudfront.sniff(lines) <= 1.0
+
+
+_EDITS = st.lists(
+    st.tuples(st.integers(0, 600), st.sampled_from(["\t", " ", "", "x", "#", "-"])), max_size=6
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    picks=st.lists(
+        st.tuples(st.sampled_from([*DOC, *HEADER, DOC[0].replace("\t", " ")]), _EDITS),
+        min_size=1,
+        max_size=6,
+    )
+)
+def test_sniff_skips_the_parse_only_where_it_reads_no_request(
+    picks: list[tuple[str, list[tuple[int, str]]]],
+) -> None:
+    """Sniffing skips the parse on samples with no tab and no header; the share must be
+    what the parse gives (requests and headers over the non-blank lines)."""
+    lines = []
+    for line, edits in picks:
+        for at, text in edits:
+            at = at % (len(line) + 1)
+            line = line[:at] + line[at + 1 :] if text == "" else line[:at] + text + line[at:]
+        lines.append(line)
+    sample = [ln for ln in lines if ln.strip()]
+    out = cloudfront.parse(pl.Series("line", sample, pl.String), ParseState("<sniff>"))
+    requests = int((out.get_column(KIND) == REQUEST).sum())
+    headers = sum(
+        1
+        for ln in sample
+        if ln.startswith("#Version:") or (ln.startswith("#Fields:") and "x-edge-" in ln)
+    )
+    expect = (requests + headers) / len(sample) if sample and (requests or headers) else 0.0
+    assert cloudfront.sniff(lines) == expect
