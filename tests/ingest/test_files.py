@@ -360,12 +360,11 @@ def test_long_bytes_sums_the_long_views_per_buffer() -> None:
 
 
 @pytest.fixture
-def chunked_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, list[Any]]:
-    """An nginx log parsed in small chunks (byte-level path, string views), and weak
-    references to every chunk buffer it is cut into."""
+def rooms(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Weak references to every chunk buffer (room) read from now on."""
     import weakref
 
-    from rca.ingest import _files, _logs
+    from rca.ingest import _files
 
     if _files._line_bounds is None:
         pytest.fail("the compiled line kernel was not built")
@@ -380,6 +379,17 @@ def chunked_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, 
             rooms.append(weakref.ref(room))
 
     monkeypatch.setattr(LineChunk, "__init__", recording)
+    return rooms
+
+
+@pytest.fixture
+def chunked_log(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rooms: list[Any]
+) -> tuple[Path, list[Any]]:
+    """An nginx log parsed in small chunks (byte-level path, string views), and weak
+    references to every chunk buffer it is cut into."""
+    from rca.ingest import _logs
+
     agents = [f"containerd/1.{i}.0 go/go1.21 kernel/5.15.0-{i}-generic os/linux" for i in range(9)]
     lines = [
         f"203.0.113.{i % 250} - - [17/May/2015:10:05:{i % 60:02d} +0000] "
@@ -422,26 +432,13 @@ def test_parsed_rows_do_not_keep_their_chunks(chunked_log: tuple[Path, list[Any]
 
 
 def test_small_files_do_not_each_keep_a_whole_chunk_buffer(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, rooms: list[Any]
 ) -> None:
     """A file shorter than a chunk is read into a buffer of its own size: each small
     file's rows held a 16 MB buffer alive (300 files of 100 lines: 5 GB). The files are
     50 KB, past what format detection reads, so their lines are parsed from the chunk."""
-    import weakref
-
     from rca.ingest import parse_logs
 
-    rooms: list[weakref.ref[np.ndarray]] = []
-    init = LineChunk.__init__
-
-    def recording(
-        self: LineChunk, data: bytes | memoryview, *, room: np.ndarray | None = None
-    ) -> None:
-        init(self, data, room=room)
-        if room is not None:
-            rooms.append(weakref.ref(room))
-
-    monkeypatch.setattr(LineChunk, "__init__", recording)
     text = "".join(
         f"203.0.113.{i} - - [17/May/2015:10:05:03 +0000] "
         f'"GET /v2/library/application/blobs/sha256:{i:064x} HTTP/1.1" 200 {i} "-" '
