@@ -20,9 +20,18 @@ _DURATION = (
     rf"^([+-])?(?:{_NUM}h)?(?:{_NUM}m)?(?:{_NUM}s)?(?:{_NUM}ms)?"
     rf"(?:{_NUM}(?:us|\x{{b5}}s|\x{{3bc}}s))?(?:{_NUM}ns)?$"
 )
-# Sub-second units divide rather than multiply: 11.684664 / 1e3 is exactly 0.011684664,
-# whereas 11.684664 * 1e-3 picks up a rounding error in the last digit.
-_UNIT_SECONDS = ((3600.0, 1.0), (60.0, 1.0), (1.0, 1.0), (1.0, 1e3), (1.0, 1e6), (1.0, 1e9))
+# Seconds per unit, sub-second ones as inverses: Polars divides a column of two or more
+# rows by a constant as a multiplication by its inverse, and a single row exactly, so a
+# division would give a value whose last bit depends on the column's length. Multiplied,
+# every length (and the compiled path, _registry_fast.go_durations) gives the same bits.
+UNIT_SECONDS: dict[str, float] = {
+    "h": 3600.0,
+    "m": 60.0,
+    "s": 1.0,
+    "ms": 1 / 1e3,
+    "us": 1 / 1e6,
+    "ns": 1 / 1e9,
+}
 
 _SINGLE = r"^(?:\d+(?:\.\d*)?|\.\d+)(?:ns|us|\x{b5}s|\x{3bc}s|ms|s|m|h)$"
 
@@ -48,23 +57,23 @@ def go_duration_seconds(expr: pl.Expr) -> pl.Expr:
     number = text.str.strip_chars_end("nsuµμmh").cast(pl.Float64, strict=False)
     fast = (
         pl.when(text.str.ends_with("ms"))
-        .then(number / 1e3)
+        .then(number * UNIT_SECONDS["ms"])
         .when(text.str.ends_with("ns"))
-        .then(number / 1e9)
+        .then(number * UNIT_SECONDS["ns"])
         .when(text.str.ends_with("s") & text.str.contains(r"[uµμ]s$"))
-        .then(number / 1e6)
+        .then(number * UNIT_SECONDS["us"])
         .when(text.str.ends_with("s"))
         .then(number)
         .when(text.str.ends_with("m"))
-        .then(number * 60.0)
-        .otherwise(number * 3600.0)
+        .then(number * UNIT_SECONDS["m"])
+        .otherwise(number * UNIT_SECONDS["h"])
     )
     rest = pl.when(~single).then(text)
     # All arithmetic on the captured groups happens inside one struct expression, so the
     # regex runs once (each ``.struct.field`` of a plain expression would re-run it).
     parts = [
-        pl.field(str(i + 2)).cast(pl.Float64, strict=False) * mul / div
-        for i, (mul, div) in enumerate(_UNIT_SECONDS)
+        pl.field(str(i + 2)).cast(pl.Float64, strict=False) * seconds
+        for i, seconds in enumerate(UNIT_SECONDS.values())
     ]
     sign = pl.when(pl.field("1") == "-").then(-1.0).otherwise(1.0)
     slow = (

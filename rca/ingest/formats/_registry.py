@@ -52,7 +52,12 @@ from rca.ingest.formats._common import (
 )
 from rca.ingest.formats._godur import go_duration_seconds, rfc3339_utc
 from rca.ingest.formats._jsonlines import OK, decode_json_lines, json_candidates
-from rca.ingest.formats._registry_fast import client_hosts, decode_objects, rfc3339_times
+from rca.ingest.formats._registry_fast import (
+    client_hosts,
+    decode_objects,
+    go_durations,
+    rfc3339_times,
+)
 
 # Raw fields read from a registry line, in the column names used below.
 _KEYS = {
@@ -339,7 +344,7 @@ def _parse_json(lines: pl.Series) -> pl.DataFrame:
         logrus,
         access,
         _rfc3339_utc(raw["time"]).alias("_logged"),
-        go_duration_seconds(pl.col("duration")).alias("duration_s"),
+        _durations(raw["duration"]).alias("duration_s"),
         _client_ip(raw["remoteaddr"]),
     )
     status = dash_null(pl.col("status").str.strip_chars()).cast(pl.Int16, strict=False)
@@ -388,6 +393,23 @@ def _rfc3339_utc(time: pl.Series) -> pl.Series:
         general = pl.select(rfc3339_utc(pl.lit(time.gather(idx)))).to_series()
         direct = direct.cast(UTC_TS).scatter(idx, general)
     return direct.cast(UTC_TS)
+
+
+def _durations(duration: pl.Series) -> pl.Series:
+    """``go_duration_seconds`` of a series, with Go's one-unit durations read by the
+    compiled scanner (400 ns a row by the expressions) and only the rest (several units,
+    whitespace, invalid text) sent through the expression."""
+
+    def by_expression(text: pl.Series) -> pl.Series:
+        return pl.DataFrame([text]).select(go_duration_seconds(pl.col(text.name))).to_series()
+
+    compiled = go_durations(duration)
+    if compiled is None:
+        return by_expression(duration)
+    seconds, left = compiled
+    if len(left):
+        seconds = seconds.scatter(left, by_expression(duration.gather(left)))
+    return seconds
 
 
 def _client_ip(remoteaddr: pl.Series) -> pl.Series:

@@ -714,11 +714,96 @@ done:
     return result;
 }
 
+/* A Go duration of one number and one unit, as Duration.String() writes those below a
+ * minute ("4.016532ms", "941.5µs", "0s"): the whole text must be digits with at most one
+ * ".", at least one digit, then ns, us, µs (U+00B5), μs (U+03BC), ms, s, m or h. Returns
+ * the unit's code (1 ns, 2 µs, 3 ms, 4 s, 5 m, 6 h) with the number's length in *digits,
+ * or 0 to leave the row to the expressions (whitespace, signs, several units, anything
+ * else). This is _godur._SINGLE, without the strip of whitespace around it. */
+static int duration_unit(const uint8_t *s, uint32_t n, uint32_t *digits)
+{
+    uint32_t i = 0, seen = 0, dots = 0;
+    while (i < n && ((s[i] >= '0' && s[i] <= '9') || (s[i] == '.' && !dots))) {
+        seen += s[i] != '.';
+        dots += s[i] == '.';
+        i++;
+    }
+    if (!seen)
+        return 0;
+    *digits = i;
+    const uint8_t *u = s + i;
+    uint32_t k = n - i;
+    if (k == 1)
+        return u[0] == 's' ? 4 : u[0] == 'm' ? 5 : u[0] == 'h' ? 6 : 0;
+    if (k == 2 && u[1] == 's')
+        return u[0] == 'n' ? 1 : u[0] == 'u' ? 2 : u[0] == 'm' ? 3 : 0;
+    if (k == 3 && u[2] == 's' && ((u[0] == 0xC2 && u[1] == 0xB5) || (u[0] == 0xCE && u[1] == 0xBC)))
+        return 2;
+    return 0;
+}
+
+PyDoc_STRVAR(durations_doc,
+"durations(views, buffers, numbers, units) -> int\n"
+"\n"
+"For n string views over their data buffers (null rows given as empty strings): units[i]\n"
+"(uint8) gets the unit code of row i when it is a one-unit Go duration (see\n"
+"duration_unit), else 0, and numbers the view of its number (a view into the same\n"
+"buffers; zero, an empty string, for the rows left). Returns how many rows have a unit.");
+
+static PyObject *durations(PyObject *self, PyObject *args)
+{
+    Py_buffer bv, bo, bu;
+    PyObject *list;
+    if (!PyArg_ParseTuple(args, "y*Ow*w*", &bv, &list, &bo, &bu))
+        return NULL;
+    PyObject *result = NULL;
+    ViewBuffers buffers = {0, NULL};
+    Py_ssize_t n = bv.len / 16, found = 0, outside = 0;
+    if (bv.len % 16 || bo.len != bv.len || bu.len != n) {
+        PyErr_SetString(PyExc_ValueError, "_registry_scan.durations: buffer sizes do not match");
+        goto done;
+    }
+    if (!view_buffers_acquire(list, &buffers))
+        goto done;
+    const uint8_t *views = bv.buf;
+    uint8_t *out = bo.buf, *units = bu.buf;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n; i++) {
+        uint32_t length, index, offset, digits = 0;
+        const uint8_t *text = view_text(views + 16 * i, &buffers, &length, &index, &offset);
+        memset(out + 16 * i, 0, 16);
+        units[i] = 0;
+        if (!text) {
+            outside++;
+            break;
+        }
+        units[i] = (uint8_t)duration_unit(text, length, &digits);
+        if (units[i]) {
+            view_write(out + 16 * i, text, digits, index, offset);
+            found++;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    if (outside) {
+        PyErr_SetString(PyExc_ValueError,
+                        "_registry_scan.durations: a view points outside its buffers");
+        goto done;
+    }
+    result = PyLong_FromSsize_t(found);
+done:
+    view_buffers_release(&buffers);
+    PyBuffer_Release(&bv);
+    PyBuffer_Release(&bo);
+    PyBuffer_Release(&bu);
+    return result;
+}
+
 static PyMethodDef methods[] = {
     {"scan", scan, METH_VARARGS, scan_doc},
     {"compact", compact, METH_VARARGS, compact_doc},
     {"times", times, METH_VARARGS, times_doc},
     {"hosts", hosts, METH_VARARGS, hosts_doc},
+    {"durations", durations, METH_VARARGS, durations_doc},
     {NULL, NULL, 0, NULL},
 };
 

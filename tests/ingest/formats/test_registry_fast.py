@@ -27,6 +27,7 @@ from rca.ingest.formats._jsonlines import decode_json_objects, json_candidates
 from rca.ingest.formats._registry import _JSON_SCHEMA, registry_json
 from tests.robustness.conftest import CRASHES
 
+from ._render import go_format
 from .test_registry_json_parity import BASE, HOSTILE
 
 KEYS = list(_JSON_SCHEMA)
@@ -206,9 +207,16 @@ def test_views_across_several_data_buffers() -> None:
     assert_same(lines)
 
 
-def test_the_duration_last_bit_crash_input() -> None:
-    path = CRASHES / "registry_json__scanner_duration_last_bit.log"
-    chunk = LineChunk(path.read_bytes() + b"\n")
+@pytest.mark.parametrize(
+    "name",
+    [
+        "registry_json__scanner_duration_last_bit.log",
+        # Found by atheris while the compiled durations divided in numpy: Polars multiplies.
+        "registry_json__duration_divided_not_multiplied.log",
+    ],
+)
+def test_the_duration_last_bit_crash_inputs(name: str) -> None:
+    chunk = LineChunk((CRASHES / name).read_bytes() + b"\n")
     assert_same(chunk.lines)
 
 
@@ -461,3 +469,69 @@ def test_client_hosts_refuse_views_outside_their_buffers(scanner: Any) -> None:
         scanner.hosts(view, [b"1.2.3.4:80"], out, valid, refused)
     with pytest.raises(ValueError, match="do not match"):
         scanner.hosts(view, [b"x" * 40], out, valid, refused[:0])
+
+
+# ------------------------------------------------- durations (_registry_scan.c: durations)
+
+_DURATION_PARTS = ["1", "0", "9", "4.016532", ".", "5", "ns", "us", "µs", "μs", "ms", "s"]
+_DURATION_PARTS += [
+    "m",
+    "h",
+    "1m3.2",
+    " ",
+    "-",
+    "+",
+    "e3",
+    "٣",
+    "x",
+    "",
+    "\t",
+    "12345678901234.5678",
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.lists(st.sampled_from(_DURATION_PARTS), max_size=6).map("".join),
+            st.integers(-(2**62), 2**62).map(go_format),
+        ),
+        min_size=1,
+        max_size=30,
+    )
+)
+@example(["4.016532ms", "941.5µs", "941.5μs", "2us", "0s", "3m", "2h", "1m3.2s", " 2ms", "0"])
+@example(["1.", ".5ms", "1.2.3ms", "12345678901234.5678ms", "٣ms", "ms", ".ms", "1e3ms", None])
+def test_compiled_durations_equal_the_expression(values: list[str | None]) -> None:
+    from rca.ingest.formats._godur import go_duration_seconds
+    from rca.ingest.formats._registry import _durations
+
+    text = pl.Series("duration", values, pl.String)
+    # Sliced, several chunks: views at an offset, several data buffers.
+    text = pl.concat([text, text.slice(len(values) // 2)], rechunk=False)
+    want = pl.DataFrame([text]).select(go_duration_seconds(pl.col("duration"))).to_series()
+    assert _durations(text).to_list() == want.to_list()
+    # The expression gives the same bits whatever the column's length.
+    assert [pl.select(go_duration_seconds(pl.lit(v, pl.String))).item() for v in text] == (
+        want.to_list()
+    )
+    # The scanner takes every one-unit duration (a refusal rule too wide fails here).
+    compiled = _registry_fast.go_durations(text)
+    assert compiled is not None
+    left = set(compiled[1].tolist())
+    one_unit = r"(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:ns|us|µs|μs|ms|s|m|h)"
+    for i, value in enumerate(text.to_list()):
+        if value is not None and re.fullmatch(one_unit, value):
+            assert i not in left, value
+
+
+def test_durations_refuse_views_outside_their_buffers(scanner: Any) -> None:
+    view = np.zeros((1, 16), np.uint8)
+    view[0, :4] = np.frombuffer(np.uint32(40).tobytes(), np.uint8)
+    out, units = np.empty((1, 16), np.uint8), np.empty(1, np.uint8)
+    with pytest.raises(ValueError, match="outside"):
+        scanner.durations(view, [b"1ms"], out, units)
+    with pytest.raises(ValueError, match="do not match"):
+        scanner.durations(view, [b"x" * 40], out, units[:0])
