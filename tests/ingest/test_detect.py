@@ -114,6 +114,15 @@ def test_best_share_wins_and_ties_go_to_the_earlier_format() -> None:
     assert score_lines(lines, [_Fixed("just", MIN_SHARE)]).format == _Fixed("just", MIN_SHARE)
 
 
+def test_formats_after_a_perfect_share_are_not_sniffed() -> None:
+    class _Unasked(_Fixed):
+        def sniff(self, lines: list[str]) -> float:
+            raise AssertionError("sniffed after a perfect share")
+
+    found = score_lines(["x"], [_Fixed("low", 0.5), _Fixed("all", 1.0), _Unasked("later", 1.0)])
+    assert found.format is not None and found.format.name == "all"
+
+
 def test_unknown_content_error_shows_file_line_and_formats(
     write_log: Callable[..., Path],
 ) -> None:
