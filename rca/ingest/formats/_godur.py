@@ -24,6 +24,7 @@ _DURATION = (
 # rows by a constant as a multiplication by its inverse, and a single row exactly, so a
 # division would give a value whose last bit depends on the column's length. Multiplied,
 # every length (and the compiled path, _registry_fast.go_durations) gives the same bits.
+# In _DURATION's group order, largest unit first.
 UNIT_SECONDS: dict[str, float] = {
     "h": 3600.0,
     "m": 60.0,

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import polars as pl
 
 from rca._schema import UTC_TS
@@ -395,35 +396,38 @@ def _rfc3339_utc(time: pl.Series) -> pl.Series:
     return direct.cast(UTC_TS)
 
 
+def _compiled_or(
+    values: pl.Series,
+    compiled: tuple[pl.Series, np.ndarray] | None,
+    expression: pl.Expr,
+) -> pl.Series:
+    """What a compiled reader gave for ``values`` (its answers, and the positions of the
+    rows it left), with the rows it left, or every row without it, by ``expression``."""
+
+    def by_expression(rows: pl.Series) -> pl.Series:
+        return pl.DataFrame([rows]).select(expression).to_series()
+
+    if compiled is None:
+        return by_expression(values)
+    answers, left = compiled
+    if len(left):
+        answers = answers.scatter(left, by_expression(values.gather(left)))
+    return answers
+
+
 def _durations(duration: pl.Series) -> pl.Series:
     """``go_duration_seconds`` of a series, with Go's one-unit durations read by the
     compiled scanner (400 ns a row by the expressions) and only the rest (several units,
     whitespace, invalid text) sent through the expression."""
-
-    def by_expression(text: pl.Series) -> pl.Series:
-        return pl.DataFrame([text]).select(go_duration_seconds(pl.col(text.name))).to_series()
-
-    compiled = go_durations(duration)
-    if compiled is None:
-        return by_expression(duration)
-    seconds, left = compiled
-    if len(left):
-        seconds = seconds.scatter(left, by_expression(duration.gather(left)))
-    return seconds
+    expression = go_duration_seconds(pl.col(duration.name))
+    return _compiled_or(duration, go_durations(duration), expression)
 
 
 def _client_ip(remoteaddr: pl.Series) -> pl.Series:
     """``client_ip`` of the remote addresses: Go's ``host:port`` by the compiled scanner,
     the rest (and everything, without it) by ``_strip_port(first_hop(...))``."""
-    by_expressions = _strip_port(first_hop(pl.col("remoteaddr"))).alias("client_ip")
-    compiled = client_hosts(remoteaddr)
-    if compiled is None:
-        return pl.DataFrame([remoteaddr]).select(by_expressions).to_series()
-    hosts, left = compiled
-    if len(left):
-        rest = pl.DataFrame([remoteaddr.gather(left)]).select(by_expressions).to_series()
-        hosts = hosts.scatter(left, rest)
-    return hosts.alias("client_ip")
+    expression = _strip_port(first_hop(pl.col(remoteaddr.name)))
+    return _compiled_or(remoteaddr, client_hosts(remoteaddr), expression).alias("client_ip")
 
 
 def _strip_port(addr: pl.Expr) -> pl.Expr:
