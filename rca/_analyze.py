@@ -22,10 +22,10 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from rca._bucket import Buckets, bucket_requests, choose_bucket, parse_bucket
+from rca._bucket import BUCKET_COLUMNS, Buckets, bucket_requests, choose_bucket, parse_bucket
 from rca._detect import EpisodeDetector, episodes_frame
 from rca._errors import ParameterError
-from rca._failure import hung_thresholds, parse_failure, with_failures
+from rca._failure import FAILURE_COLUMNS, hung_thresholds, parse_failure, with_failures
 from rca._progress import SILENT, Progress
 from rca._rank import cause_series_frame, causes_frame, rank, ruled_out_frame
 from rca._result import (
@@ -580,10 +580,9 @@ def _read_columns(failure: str | None) -> set[str]:
     """The request columns an analysis reads (its scratch copy of log files holds these)."""
     from rca.candidates._requests import CLIENT_DIMS, SEGMENT_DIMS
 
-    # ts for the buckets; status, duration, bytes, method and endpoint for the failure
-    # kinds (hung and its thresholds included); then what the candidates count.
-    read = {"ts", "status", "duration_s", "bytes_sent", "method", "endpoint", "error_message"}
-    read |= {*SEGMENT_DIMS, *CLIENT_DIMS}
+    # What the failure kinds (hung thresholds included) and the buckets read, then what
+    # the candidates count.
+    read = {*FAILURE_COLUMNS, *BUCKET_COLUMNS, "error_message", *SEGMENT_DIMS, *CLIENT_DIMS}
     if failure is not None:
         read |= set(parse_failure(failure).meta.root_names())
     return read

@@ -35,6 +35,9 @@ _MIN_AUTO_BUCKET = 30
 #: from 1 ms to 10^4 s, plus an underflow (bin 0) and an overflow bin (bin len(EDGES)).
 LATENCY_EDGES: np.ndarray = 10.0 ** np.arange(-3.0, 4.0 + 1e-9, 1.0 / 8.0)
 
+#: The request columns :func:`bucket_requests` reads, besides the failure columns it is given.
+BUCKET_COLUMNS: tuple[str, ...] = ("ts", "duration_s", "bytes_sent")
+
 #: Columns of :attr:`Buckets.counts`.
 COUNTS: dict[str, pl.DataType] = {
     "ts": UTC_TS,

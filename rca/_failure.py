@@ -27,6 +27,10 @@ from rca._schema import REQUESTS
 #: The failure-kind columns :func:`with_failures` adds, in report order.
 KINDS: tuple[str, ...] = ("fail_5xx", "fail_429", "fail_aborted", "fail_hung")
 
+#: The request columns the default kinds and their hung thresholds read (a ``--failure``
+#: expression reads its own: ``parse_failure(text).meta.root_names()``).
+FAILURE_COLUMNS: tuple[str, ...] = ("status", "duration_s", "bytes_sent", "method", "endpoint")
+
 #: Human names of the kinds, for evidence sentences.
 KIND_NAMES: dict[str, str] = {
     "fail_5xx": "5xx",

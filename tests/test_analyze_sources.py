@@ -119,5 +119,5 @@ def test_write_parquet_with_columns_writes_the_others_as_nulls(tmp_path: Path) -
     assert b.schema == a.schema
     assert b.select("ts", "status").equals(a.select("ts", "status"))
     assert b.drop("ts", "status").null_count().sum_horizontal().item() == b.height * (b.width - 2)
-    with pytest.raises(rca.RCAError, match="no request column nope"):
+    with pytest.raises(rca.RCAError, match="no request column 'nope'"):
         write_parquet(SAMPLE / "logs", slim, columns=["ts", "nope"])

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import polars as pl
 import pytest
@@ -8,8 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from rca._bucket import bucket_requests, choose_bucket, parse_bucket
+from rca._bucket import BUCKET_COLUMNS, Buckets, bucket_requests, choose_bucket, parse_bucket
 from rca._errors import ParameterError
+from rca._failure import FAILURE_COLUMNS, hung_thresholds, with_failures
+from rca.ingest import parse_logs
 
 T0 = datetime(2021, 4, 1, tzinfo=UTC)
 
@@ -77,3 +80,25 @@ def test_bucket_choice_and_parsing() -> None:
         parse_bucket("fast")
     with pytest.raises(ParameterError, match="whole number"):
         parse_bucket("0.5s")
+
+
+def _aggregates(requests: pl.DataFrame) -> Buckets:
+    lf = requests.lazy()
+    return bucket_requests(with_failures(lf, hung=hung_thresholds(lf)), bucket_seconds=60)
+
+
+def test_the_aggregates_read_only_the_failure_and_bucket_columns() -> None:
+    # A hang incident: the hung kind reads durations, sizes, methods and endpoints. With
+    # only the listed columns the aggregates must come out the same (a column read but not
+    # listed is a ColumnNotFoundError here), and so from a parse of only those columns.
+    logs = Path(__file__).parents[1] / "sample_logs" / "cdn_client_hang" / "logs"
+    requests = parse_logs(logs).requests
+    columns = sorted({*FAILURE_COLUMNS, *BUCKET_COLUMNS})
+    full = _aggregates(requests)
+    assert full.counts["fail_hung"].sum() > 0
+    for got in (
+        _aggregates(requests.select(columns)),
+        _aggregates(parse_logs(logs, columns=columns).requests),
+    ):
+        assert_frame_equal(got.counts, full.counts)
+        assert_frame_equal(got.latency, full.latency)

@@ -40,6 +40,7 @@ User-agent decisions, for the record:
 from __future__ import annotations
 
 import secrets
+from collections.abc import Collection
 from typing import Any, TypeVar
 
 import polars as pl
@@ -57,6 +58,7 @@ FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 _V2_ROUTE = r"/(?:manifests/[^/]+|blobs/uploads(?:/[^/]*)?|blobs/[^/]+|tags/list)$"
 _WRITE_METHODS = ["POST", "PATCH", "PUT"]
 _V4 = r"^(?:::[fF]{4}:)?(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.\d{1,3}$"
+_UA_FIELDS = frozenset({"ua_family", "ua_version", "ua_os", "ua_kernel"})
 
 
 def _route(path: pl.Expr) -> pl.Expr:
@@ -450,11 +452,13 @@ def _compiled_prefixes(ips: pl.Series) -> pl.Series | None:
     return out
 
 
-def derive(frame: FrameT) -> FrameT:
+def derive(frame: FrameT, columns: Collection[str] | None = None) -> FrameT:
     """Add (or replace) the derived columns of ``rca._schema.DERIVED_FIELDS``.
 
     ``frame`` needs ``path``, ``method``, ``client_ip`` and ``user_agent`` (String). Rows
-    keep their order.
+    keep their order. With ``columns``, only the derived columns named there are worked
+    out; the others are null (the client prefix and the user-agent fields are a third of
+    an nginx chunk's parse).
 
     Examples
     --------
@@ -470,15 +474,25 @@ def derive(frame: FrameT) -> FrameT:
     existing = [c for c in DERIVED_FIELDS if c in frame.collect_schema()]
     if existing:
         frame = frame.drop(existing)
-    by_kernel = (
-        _compiled_routes(frame)
-        if isinstance(frame, pl.DataFrame) and _kernels is not None
-        else None
+    wanted = set(DERIVED_FIELDS if columns is None else columns)
+    if wanted & {"endpoint", "repository", "namespace"}:
+        by_kernel = (
+            _compiled_routes(frame)
+            if isinstance(frame, pl.DataFrame) and _kernels is not None
+            else None
+        )
+        frame = frame.with_columns(by_kernel) if by_kernel is not None else _routes(frame)
+    if "client_prefix" in wanted:
+        frame = _join_client_prefix(frame)
+    if wanted & _UA_FIELDS:
+        frame = _join_user_agent(frame)
+    return frame.select(
+        pl.exclude(*DERIVED_FIELDS),
+        *[
+            (pl.col(c) if c in wanted else pl.lit(None)).cast(t).alias(c)
+            for c, t in DERIVED_FIELDS.items()
+        ],
     )
-    frame = frame.with_columns(by_kernel) if by_kernel is not None else _routes(frame)
-    frame = _join_client_prefix(frame)
-    frame = _join_user_agent(frame)
-    return frame.with_columns([pl.col(c).cast(t) for c, t in DERIVED_FIELDS.items()])
 
 
 def _routes(frame: FrameT) -> FrameT:

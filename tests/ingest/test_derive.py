@@ -494,3 +494,26 @@ def test_intern_refuses_views_outside_their_buffers() -> None:
         kernel.intern(view, [b"short"], np.ones(1, np.uint8), 7, *out)
     with pytest.raises(ValueError, match="do not match"):
         kernel.intern(view, [], np.ones(0, np.uint8), 7, *out)
+
+
+@pytest.mark.parametrize(
+    "columns",
+    [["endpoint"], ["client_prefix"], ["ua_family", "ua_os"], ["namespace"], []],
+)
+@pytest.mark.parametrize("lazy", [False, True])
+def test_derive_works_out_only_the_columns_asked_for(columns: list[str], lazy: bool) -> None:
+    frame = _frame(
+        path=[e[1] for e in ENDPOINTS],
+        method=[e[0] for e in ENDPOINTS],
+        client_ip=["203.0.113.7", "2001:db8:1::1"] * (len(ENDPOINTS) // 2),
+        user_agent=[USER_AGENTS[0][0], "containerd/1.6.21"] * (len(ENDPOINTS) // 2),
+    )
+    full = derive(frame)
+    source = frame.lazy() if lazy else frame
+    part = derive(source, columns)
+    got = part.collect() if isinstance(part, pl.LazyFrame) else part
+    assert got.schema == full.schema
+    assert_frame_equal(got.select(columns), full.select(columns))
+    rest = [c for c in DERIVED_FIELDS if c not in columns]
+    assert got.select(rest).null_count().row(0) == (got.height,) * len(rest)
+    assert full.select(rest).null_count().row(0) != (got.height,) * len(rest)
