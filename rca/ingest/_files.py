@@ -550,11 +550,12 @@ def iter_line_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Lin
         carry = b""
         while True:
             # Read straight into the chunk's own buffer (16 spare bytes for the byte-level
-            # parsers' padding): no copy of the block.
-            room = bytearray(len(carry) + chunk_bytes + 16)
-            room[: len(carry)] = carry
+            # parsers' padding): no copy of the block. Not zero-filled first (a bytearray
+            # is): the read writes every byte used, and the padding is set by bytes_view.
+            room = np.empty(len(carry) + chunk_bytes + 16, np.uint8)
+            room[: len(carry)] = np.frombuffer(carry, np.uint8)
             try:
-                got = fh.readinto(memoryview(room)[len(carry) : len(carry) + chunk_bytes])
+                got = fh.readinto(room.data[len(carry) : len(carry) + chunk_bytes])
             except (OSError, EOFError, zlib.error, gzip.BadGzipFile) as exc:
                 raise _corrupt(path, exc) from None
             if not got:
@@ -563,15 +564,30 @@ def iter_line_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Lin
             if got < chunk_bytes:
                 # A short read (a small file, or the end of one) gets a room of its size: a
                 # string left in a room keeps all of it, and 300 files of 100 lines held 5 GB.
-                del room[end + 16 :]
-            cut = room.rfind(b"\n", 0, end)
+                room = room[: end + 16].copy()
+            cut = _last_newline(room, end)
             if cut < 0:
                 carry = bytes(room[:end])
                 continue
             carry = bytes(room[cut + 1 : end])
-            yield LineChunk(memoryview(room)[: cut + 1], room=np.frombuffer(room, np.uint8))
+            yield LineChunk(room.data[: cut + 1], room=room)
         if carry:
             yield LineChunk(carry + b"\n")
+
+
+def _last_newline(room: np.ndarray, end: int) -> int:
+    """The position of the last "\\n" in ``room[:end]``, -1 if none; searched backwards a
+    window at a time (lines are short, chunks long)."""
+    window = 1 << 16
+    hi = end
+    while hi > 0:
+        lo = max(0, hi - window)
+        at = room[lo:hi].tobytes().rfind(b"\n")
+        if at >= 0:
+            return lo + at
+        hi = lo
+        window *= 4
+    return -1
 
 
 def _valid_utf8(data: bytes) -> bool:

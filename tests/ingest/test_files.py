@@ -20,6 +20,7 @@ from rca._schema import REQUESTS
 from rca.ingest._files import (
     LineChunk,
     _decode_lines,
+    _last_newline,
     _line_bounds,
     detached,
     expand,
@@ -478,3 +479,16 @@ def test_kept_columns_alone_are_filled_and_do_not_keep_their_chunks(
     gc.collect()
     assert len(rooms) > 5
     assert _full_rooms_alive(rooms) == 0
+
+
+@given(
+    st.lists(st.sampled_from([b"\n", b"x", b"\xff"]), max_size=40),
+    st.sampled_from([0, 1, 70_000, 300_000]),
+    st.sampled_from([0, 1, 70_000]),
+)
+@example([b"\n"], 0, 0)
+def test_last_newline_is_bytes_rfind(pieces: list[bytes], pad: int, tail: int) -> None:
+    # Long runs without a newline on either side make the search cross its windows.
+    data = b"y" * pad + b"".join(pieces) + b"z" * tail
+    room = np.frombuffer(data + b"\0" * 16, np.uint8)
+    assert _last_newline(room, len(data)) == data.rfind(b"\n")
