@@ -13,6 +13,7 @@ import glob
 import gzip
 import io
 import os
+import sys
 import threading
 import zlib
 from collections.abc import Iterable, Iterator, Sequence
@@ -546,13 +547,14 @@ def iter_line_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Lin
     IngestError
         The file is unreadable or its gzip stream is corrupt.
     """
+    rooms = _Rooms(chunk_bytes + _ROOM_SLACK + 16)
     with open_binary(path) as fh:
         carry = b""
         while True:
             # Read straight into the chunk's own buffer (16 spare bytes for the byte-level
             # parsers' padding): no copy of the block. Not zero-filled first (a bytearray
             # is): the read writes every byte used, and the padding is set by bytes_view.
-            room = np.empty(len(carry) + chunk_bytes + 16, np.uint8)
+            room = rooms.take(len(carry) + chunk_bytes + 16)
             room[: len(carry)] = np.frombuffer(carry, np.uint8)
             try:
                 got = fh.readinto(room.data[len(carry) : len(carry) + chunk_bytes])
@@ -573,6 +575,40 @@ def iter_line_chunks(path: Path, chunk_bytes: int = CHUNK_BYTES) -> Iterator[Lin
             yield LineChunk(room.data[: cut + 1], room=room)
         if carry:
             yield LineChunk(carry + b"\n")
+
+
+#: A chunk's room holds this much of a line carried over from the chunk before it and
+#: still comes from the reader's pool; a longer carry gets a room of its own.
+_ROOM_SLACK = 1 << 20
+#: Rooms a reader keeps track of: the chunks in flight (a few per core) and some spare.
+_ROOMS_TRACKED = 8
+
+
+class _Rooms:
+    """A reader's chunk buffers, reused once nothing refers to them any more.
+
+    A fresh 16 MB buffer per chunk costs page faults (kernel time, zeroed pages) on every
+    read. A room is handed out again only when this pool holds the sole reference to it:
+    every chunk, line view, Arrow buffer or column that reads its bytes holds a reference,
+    so none can see it overwritten.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.lent: list[np.ndarray] = []
+
+    def take(self, need: int) -> np.ndarray:
+        if need > self.size:
+            return np.empty(need, np.uint8)
+        for i in range(len(self.lent)):
+            # Two references: the list's, and getrefcount's own argument.
+            if sys.getrefcount(self.lent[i]) == 2:
+                return self.lent[i]
+        room = np.empty(self.size, np.uint8)
+        if len(self.lent) == _ROOMS_TRACKED:
+            self.lent.pop(0)  # the oldest is freed by whoever still reads it
+        self.lent.append(room)
+        return room
 
 
 def _last_newline(room: np.ndarray, end: int) -> int:

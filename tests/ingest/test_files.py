@@ -492,3 +492,30 @@ def test_last_newline_is_bytes_rfind(pieces: list[bytes], pad: int, tail: int) -
     data = b"y" * pad + b"".join(pieces) + b"z" * tail
     room = np.frombuffer(data + b"\0" * 16, np.uint8)
     assert _last_newline(room, len(data)) == data.rfind(b"\n")
+
+
+def _numbered_lines(tmp_path: Path) -> tuple[Path, list[str]]:
+    lines = [f"{i:06d} {'x' * (i % 50)}" for i in range(20_000)]
+    path = tmp_path / "numbered.log"
+    path.write_text("".join(f"{line}\n" for line in lines))
+    return path, lines
+
+
+def test_chunk_rooms_in_use_are_never_reused(tmp_path: Path) -> None:
+    # Each chunk's lines are string views into its room: kept, they keep their rooms, which
+    # a later read must not overwrite.
+    path, lines = _numbered_lines(tmp_path)
+    kept = [chunk.lines for chunk in iter_line_chunks(path, 4096)]
+    assert len(kept) > 100
+    assert pl.concat(kept).to_list() == lines
+
+
+def test_chunk_rooms_are_reused_once_nothing_reads_them(tmp_path: Path) -> None:
+    path, lines = _numbered_lines(tmp_path)
+    addresses, got = set(), []
+    for chunk in iter_line_chunks(path, 4096):
+        if chunk._room is not None:
+            addresses.add(chunk._room.__array_interface__["data"][0])
+        got.extend(chunk.lines.to_list())  # copied out: the chunk is dropped after
+    assert got == lines
+    assert len(addresses) <= 3  # the generator's, the loop's, and one free
