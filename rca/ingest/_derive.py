@@ -58,6 +58,8 @@ FrameT = TypeVar("FrameT", pl.DataFrame, pl.LazyFrame)
 _V2_ROUTE = r"/(?:manifests/[^/]+|blobs/uploads(?:/[^/]*)?|blobs/[^/]+|tags/list)$"
 _WRITE_METHODS = ["POST", "PATCH", "PUT"]
 _V4 = r"^(?:::[fF]{4}:)?(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.\d{1,3}$"
+#: Derived columns cut from the path (views into it), and those from the user agent.
+ROUTE_FIELDS: tuple[str, ...] = ("endpoint", "repository", "namespace")
 _UA_FIELDS = frozenset({"ua_family", "ua_version", "ua_os", "ua_kernel"})
 
 
@@ -475,7 +477,7 @@ def derive(frame: FrameT, columns: Collection[str] | None = None) -> FrameT:
     if existing:
         frame = frame.drop(existing)
     wanted = set(DERIVED_FIELDS if columns is None else columns)
-    if wanted & {"endpoint", "repository", "namespace"}:
+    if wanted.intersection(ROUTE_FIELDS):
         by_kernel = (
             _compiled_routes(frame)
             if isinstance(frame, pl.DataFrame) and _kernels is not None

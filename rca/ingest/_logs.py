@@ -40,14 +40,14 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Final
+from typing import Any
 
 import polars as pl
 
 from rca._errors import DataQualityWarning, IngestError, ParameterError, SchemaError
 from rca._progress import SILENT, Progress
 from rca._schema import FILE_QUALITY, REQUESTS, empty, validate
-from rca.ingest._derive import derive
+from rca.ingest._derive import ROUTE_FIELDS, derive
 from rca.ingest._detect import inspect, unrecognised_error
 from rca.ingest._files import (
     FileKey,
@@ -774,10 +774,6 @@ def _cut(line: str | None) -> str:
     return f"{line[:SAMPLE_CHARS]}… ({len(line):,} characters)"
 
 
-#: Derived columns cut from the path (views into it).
-_FROM_PATH: Final = ("endpoint", "repository", "namespace")
-
-
 def _finish_requests(
     requests: pl.DataFrame, source: str, keep: frozenset[str] | None
 ) -> pl.DataFrame:
@@ -802,7 +798,7 @@ def _finish_requests(
     if missing:
         frame = frame.with_columns([pl.lit(None, pl.String).alias(c) for c in missing])
     frame = derive(frame, keep)
-    after = ["user_agent"] if kept("path") else ["user_agent", *_FROM_PATH]
+    after = ["user_agent"] if kept("path") else ["user_agent", *ROUTE_FIELDS]
     frame = frame.with_columns(detached(frame.get_column(c)) for c in after if kept(c))
     return frame.select(
         [
