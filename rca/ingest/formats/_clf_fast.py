@@ -34,6 +34,7 @@ from rca.ingest._files import (
     LOW_BYTES64,
     MAX_VIEW_BUFFER,
     LineBytes,
+    arrow_series,
     scratch_masks,
     string_views,
     view_series,
@@ -379,10 +380,11 @@ def _parse_compiled(view: LineBytes, *, timing: bool) -> FastResult:
         "user_agent": user_agent,
     }
     if timing:
-        columns["duration_s"] = pl.Series(
+        columns["duration_s"] = arrow_series(
+            "duration_s",
             pa.Array.from_buffers(
                 pa.float64(), taken, [pa.py_buffer(valid[_N_STRINGS]), pa.py_buffer(duration)]
-            )
+            ),
         )
         columns["upstream"] = strings(_F_UPSTREAM)
     fields = pl.DataFrame(

@@ -23,7 +23,7 @@ import numpy as np
 import polars as pl
 
 from rca.ingest._compiled import load
-from rca.ingest._files import view_series, views_of
+from rca.ingest._files import arrow_series, view_series, views_of
 from rca.ingest.formats._godur import UNIT_SECONDS
 from rca.ingest.formats._jsonlines import OK, decode_json_batch, decode_json_objects
 
@@ -120,7 +120,7 @@ def rfc3339_times(time: pl.Series) -> pl.Series | None:
     arr = pa.Array.from_buffers(
         pa.timestamp("us", tz="UTC"), len(views), [validity, pa.py_buffer(micros)]
     )
-    return pl.Series(time.name, arr)
+    return arrow_series(time.name, arr)
 
 
 def client_hosts(remoteaddr: pl.Series) -> tuple[pl.Series, np.ndarray] | None:
