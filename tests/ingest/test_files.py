@@ -22,6 +22,7 @@ from rca.ingest._files import (
     _decode_lines,
     _last_newline,
     _line_bounds,
+    arrow_series,
     detached,
     expand,
     head_text,
@@ -228,6 +229,36 @@ def test_chunk_lines_as_views_equal_the_decoded_text(data: bytes) -> None:
     assert chunk.lines.to_list() == expected.to_list()
     assert chunk.invalid_utf8 == invalid
     assert LineChunk(data).invalid_utf8 == invalid  # counted without decoding the lines
+
+
+@given(
+    st.lists(
+        st.sampled_from(["plain", "", "é ünïcode", "tab\there", "cr\r", "\ufffd"]), min_size=1
+    ),
+    st.booleans(),
+)
+def test_small_texts_split_like_the_native_split(lines: list[str], strip_cr: bool) -> None:
+    # Short texts are split by Python, long ones by Arrow: the same lines either way.
+    data = ("\n".join(lines) + "\n").encode()
+    small, invalid = _decode_lines(data, strip_cr=strip_cr)
+    big, big_invalid = _decode_lines(data * (2**21 // len(data) + 1), strip_cr=strip_cr)
+    assert small.name == big.name == "line"
+    assert big.to_list()[: len(lines)] == small.to_list()
+    assert big.len() % len(lines) == 0
+    assert (invalid, big_invalid) == (0, 0)
+
+
+def test_arrow_series_is_named_and_keeps_the_buffers_and_nulls() -> None:
+    import pyarrow as pa
+
+    values = np.array([1.5, 2.5, 3.5], np.float64)
+    valid = np.packbits(np.array([1, 0, 1], bool), bitorder="little")
+    arr = pa.Array.from_buffers(pa.float64(), 3, [pa.py_buffer(valid), pa.py_buffer(values)])
+    series = arrow_series("d", arr)
+    assert series.name == "d"
+    assert series.to_list() == [1.5, None, 3.5]
+    values[2] = 9.0  # no copy: the Series reads the same memory
+    assert series[2] == 9.0
 
 
 _KERNEL = pytest.mark.skipif(_line_bounds is None, reason="the C extensions are not built")
