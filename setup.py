@@ -10,8 +10,8 @@ from setuptools import Extension, setup
 
 _FLAGS = ["-O2", "-Wall", "-Wextra", "-Wno-unused-parameter"]
 
-# The header both string-view kernels include: a change to it rebuilds them.
-_DEPENDS = ["rca/ingest/_view_buffers.h"]
+# The headers the kernels include: a change to one rebuilds them.
+_DEPENDS = ["rca/ingest/_view_buffers.h", "rca/ingest/_routes.h"]
 
 setup(
     ext_modules=[

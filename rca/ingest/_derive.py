@@ -454,13 +454,16 @@ def _compiled_prefixes(ips: pl.Series) -> pl.Series | None:
     return out
 
 
-def derive(frame: FrameT, columns: Collection[str] | None = None) -> FrameT:
+def derive(
+    frame: FrameT, columns: Collection[str] | None = None, *, given: Collection[str] = ()
+) -> FrameT:
     """Add (or replace) the derived columns of ``rca._schema.DERIVED_FIELDS``.
 
     ``frame`` needs ``path``, ``method``, ``client_ip`` and ``user_agent`` (String). Rows
     keep their order. With ``columns``, only the derived columns named there are worked
     out; the others are null (the client prefix and the user-agent fields are a third of
-    an nginx chunk's parse).
+    an nginx chunk's parse). ``given``: derived columns the frame already holds, worked out
+    by a parser (the nginx scanner gives the routes), kept as they are.
 
     Examples
     --------
@@ -473,11 +476,12 @@ def derive(frame: FrameT, columns: Collection[str] | None = None) -> FrameT:
     >>> derive(df).select("endpoint", "repository", "namespace", "client_prefix", "ua_family").row(0)
     ('blob', 'library/alpine', 'library', '203.0.113.0/24', 'containerd')
     """
-    existing = [c for c in DERIVED_FIELDS if c in frame.collect_schema()]
+    given = set(given)
+    existing = [c for c in DERIVED_FIELDS if c in frame.collect_schema() and c not in given]
     if existing:
         frame = frame.drop(existing)
     wanted = set(DERIVED_FIELDS if columns is None else columns)
-    if wanted.intersection(ROUTE_FIELDS):
+    if wanted.intersection(ROUTE_FIELDS) - given:
         by_kernel = (
             _compiled_routes(frame)
             if isinstance(frame, pl.DataFrame) and _kernels is not None

@@ -13,11 +13,7 @@
  * path's own data buffers (no text is copied). Every data buffer index and every (offset,
  * length) read is checked against the buffers given; a view outside them is an error.
  */
-#include "_view_buffers.h"
-
-/* Endpoint names, all short enough to be inline views. */
-static const char *ENDPOINTS[] = {"ping", "other", "manifest", "tags", "upload", "blob"};
-enum { PING, OTHER, MANIFEST, TAGS, UPLOAD, BLOB };
+#include "_routes.h" /* the route logic, shared with the nginx scanner */
 
 typedef struct {
     const uint8_t *bytes; /* the text */
@@ -40,79 +36,9 @@ static void sub_view(uint8_t *view, const Text *t, uint32_t lo, uint32_t length)
     view_write(view, t->bytes + lo, length, t->index, t->offset + lo);
 }
 
-/* The inline view of each endpoint name, made once per call instead of once per row. */
-static void name_views(uint8_t views[][16])
-{
-    for (int k = PING; k <= BLOB; k++)
-        view_write(views[k], (const uint8_t *)ENDPOINTS[k], (uint32_t)strlen(ENDPOINTS[k]), 0, 0);
-}
-
-static int starts(const uint8_t *s, uint32_t n, const char *prefix)
-{
-    size_t k = strlen(prefix);
-    return n >= k && memcmp(s, prefix, k) == 0;
-}
-
 /* Whether t is ASCII. Checked here rather than by Polars (len_bytes against len_chars
  * cost 4% of nginx ingest): the kernel reads these bytes anyway. */
 static int ascii(const Text *t) { return ascii_bytes(t->bytes, t->length); }
-
-static int has_slash(const uint8_t *s, uint32_t n) { return n && memchr(s, '/', n) != NULL; }
-
-/* Does _derive._V2_ROUTE, "/(?:manifests/[^/]+|blobs/uploads(?:/[^/]*)?|blobs/[^/]+|tags/list)$",
- * match at the slash at j? */
-static int route_at(const uint8_t *p, uint32_t n, uint32_t j)
-{
-    const uint8_t *r = p + j + 1;
-    uint32_t k = n - j - 1;
-    if (starts(r, k, "manifests/"))
-        return k > 10 && !has_slash(r + 10, k - 10);
-    if (starts(r, k, "blobs/uploads") &&
-        (k == 13 || (r[13] == '/' && !has_slash(r + 14, k - 14))))
-        return 1;
-    if (starts(r, k, "blobs/"))
-        return k > 6 && !has_slash(r + 6, k - 6);
-    return k == 9 && memcmp(r, "tags/list", 9) == 0;
-}
-
-/* The offset of the slash before the route (the leftmost match, as str.find gives it), or
- * -1. A route holds at most two slashes, so only the last three can start one. Found from
- * the end eight bytes at a time: a digest's 71 bytes are the last segment of most paths. */
-static int64_t route_start(const uint8_t *p, uint32_t n)
-{
-    int64_t slashes[3];
-    int found = 0;
-    int64_t i = n;
-    for (; i >= 8 && found < 3; i -= 8)
-        if (has_byte(load8(p + i - 8), '/'))
-            for (int64_t j = i - 1; j >= i - 8 && found < 3; j--)
-                if (p[j] == '/')
-                    slashes[found++] = j;
-    for (int64_t j = i - 1; j >= 0 && found < 3; j--)
-        if (p[j] == '/')
-            slashes[found++] = j;
-    for (int k = found - 1; k >= 0; k--)
-        if (route_at(p, n, (uint32_t)slashes[k]))
-            return slashes[k];
-    return -1;
-}
-
-static int write_method(const uint8_t *m, uint32_t n)
-{
-    /* method.str.to_uppercase().is_in(["POST", "PATCH", "PUT"]) for ASCII methods. */
-    static const char *methods[] = {"POST", "PATCH", "PUT"};
-    for (int k = 0; k < 3; k++) {
-        size_t len = strlen(methods[k]);
-        if (n != len)
-            continue;
-        size_t i = 0;
-        while (i < len && (m[i] & ~0x20) == (uint8_t)methods[k][i])
-            i++;
-        if (i == len)
-            return 1;
-    }
-    return 0;
-}
 
 static void set_bit(uint8_t *bits, Py_ssize_t i) { bits[i >> 3] |= (uint8_t)(1u << (i & 7)); }
 
@@ -157,42 +83,17 @@ static PyObject *routes(PyObject *self, PyObject *args)
             wide++;
             break;
         }
-        int kind;
-        int64_t before = route_start(p.bytes, p.length);
-        int is_routed = p.length >= 4 && memcmp(p.bytes, "/v2/", 4) == 0 && before - 4 > 0;
+        Route r = route_of(p.bytes, p.length, m.bytes, m.length);
         memset(rv + 16 * i, 0, 16);
         memset(nv + 16 * i, 0, 16);
-        if (p.length == 4 && memcmp(p.bytes, "/v2/", 4) == 0) {
-            kind = PING;
-        } else if (!is_routed) {
-            kind = OTHER;
-        } else {
-            const uint8_t *head = p.bytes + before + 1;
-            uint32_t k = p.length - (uint32_t)before - 1;
-            if (k > 13)
-                k = 13; /* path.str.slice(before + 1, 13) */
-            if (starts(head, k, "manifests/"))
-                kind = MANIFEST;
-            else if (starts(head, k, "tags/"))
-                kind = TAGS;
-            else if (starts(head, k, "blobs/uploads"))
-                kind = UPLOAD;
-            else if (write_method(m.bytes, m.length))
-                kind = UPLOAD;
-            else
-                kind = BLOB;
-        }
-        if (is_routed) {
-            uint32_t length = (uint32_t)before - 4;
-            const void *slash = memchr(p.bytes + 4, '/', length);
-            uint32_t ns = slash ? (uint32_t)((const uint8_t *)slash - (p.bytes + 4)) : length;
-            sub_view(rv + 16 * i, &p, 4, length);
-            sub_view(nv + 16 * i, &p, 4, ns);
+        if (r.routed) {
+            sub_view(rv + 16 * i, &p, 4, r.repo_len);
+            sub_view(nv + 16 * i, &p, 4, r.ns_len);
             set_bit(bits, i);
             set_bit(bits + bitmap, i);
             routed++;
         }
-        memcpy(ev + 16 * i, names[kind], 16);
+        memcpy(ev + 16 * i, names[r.kind], 16);
     }
     Py_END_ALLOW_THREADS
     if (bad) {

@@ -791,16 +791,20 @@ def _finish_requests(
     # and only a chunk with too many distinct agents for that table needs its own copy.
     # Columns not kept are not copied: an unkept path is read by derive in the chunk, and
     # its kept substrings are copied after.
+    # A parser may give the routes (the nginx scanner does): views into the chunk too.
+    given = [c for c in ROUTE_FIELDS if c in requests.columns]
     strings = [
-        c for c, t in requests.schema.items() if t == pl.String and c != "user_agent" and kept(c)
+        c
+        for c, t in requests.schema.items()
+        if t == pl.String and c != "user_agent" and c not in given and kept(c)
     ]
     frame = requests.with_columns([detached(requests.get_column(c)) for c in strings])
     frame = frame.with_columns(pl.lit(source, pl.String).alias("source"))
     missing = [c for c in ("path", "method", "client_ip", "user_agent") if c not in frame.columns]
     if missing:
         frame = frame.with_columns([pl.lit(None, pl.String).alias(c) for c in missing])
-    frame = derive(frame, keep)
-    after = ["user_agent"] if kept("path") else ["user_agent", *ROUTE_FIELDS]
+    frame = derive(frame, keep, given=given)
+    after = ["user_agent"] if kept("path") and not given else ["user_agent", *ROUTE_FIELDS]
     frame = frame.with_columns(detached(frame.get_column(c)) for c in after if kept(c))
     return frame.select(
         [

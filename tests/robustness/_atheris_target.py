@@ -24,7 +24,7 @@ import numpy as np
 
 with atheris.instrument_imports(include=["rca"]):
     from rca._errors import RCAError
-    from rca.ingest import _files, parse_logs, parse_metrics
+    from rca.ingest import _derive, _files, parse_logs, parse_metrics
     from rca.ingest._files import LineChunk
     from rca.ingest.formats import _clf_fast, _registry_fast, all_formats
     from rca.ingest.formats._registry import registry_json
@@ -53,7 +53,7 @@ def _scanners_agree(data: bytes, *, timing: bool) -> None:
     if _clf_fast._scanner is None:
         return
     view = LineChunk(data).bytes_view
-    compiled = _clf_fast.parse_fast(view, timing=timing, compiled=True)
+    compiled = _clf_fast.parse_fast(view, timing=timing, compiled=True, routes=True)
     reference = _clf_fast.parse_fast(view, timing=timing, compiled=False)
     if compiled is None or reference is None:
         return
@@ -61,6 +61,9 @@ def _scanners_agree(data: bytes, *, timing: bool) -> None:
         reference.fields
     ):
         raise AssertionError("the compiled scanner and the numpy reference disagree")
+    routes = _derive._routes(compiled.fields.select("path", "method"))
+    if compiled.routes is None or not compiled.routes.equals(routes.select(_derive.ROUTE_FIELDS)):
+        raise AssertionError("the scanner's routes and the expressions disagree")
 
 
 def _registry_scanner_agrees(data: bytes) -> None:

@@ -72,11 +72,13 @@ def main() -> None:
         reference = _files.string_views_numpy(padded, view.starts, view.ends)
         assert views.tolist() == reference.tolist()
         for timing in (True, False):
-            got = _clf_fast.parse_fast(view, timing=timing, compiled=True)
+            got = _clf_fast.parse_fast(view, timing=timing, compiled=True, routes=True)
             want = _clf_fast.parse_fast(view, timing=timing, compiled=False)
-            assert got is not None and want is not None
+            assert got is not None and want is not None and got.routes is not None
             assert got.rows.tolist() == want.rows.tolist()
             assert got.fields.equals(want.fields)
+            routes = _derive._routes(got.fields.select("path", "method"))
+            assert got.routes.equals(routes.select(_derive.ROUTE_FIELDS))
         n = rnd.randint(1, 40)
         paths = ["".join(rnd.choice(_PARTS) for _ in range(rnd.randint(0, 10))) for _ in range(n)]
         ips = ["".join(rnd.choice(_IP) for _ in range(rnd.randint(0, 20))) for _ in range(n)]

@@ -118,6 +118,9 @@ class FastResult:
     fields: pl.DataFrame
     unmatched: np.ndarray
     blank: np.ndarray
+    #: ``endpoint``, ``repository`` and ``namespace`` of the parsed rows, worked out by the
+    #: compiled scanner when asked (``parse_fast(routes=True)``); else None.
+    routes: pl.DataFrame | None = None
 
 
 def series_bytes(lines: pl.Series) -> LineBytes:
@@ -298,11 +301,15 @@ def _upstream_lists(
     return ok, up_lo, up_hi
 
 
-def parse_fast(view: LineBytes, *, timing: bool, compiled: bool | None = None) -> FastResult | None:
+def parse_fast(
+    view: LineBytes, *, timing: bool, compiled: bool | None = None, routes: bool = False
+) -> FastResult | None:
     """Parse the plain-shaped lines of a chunk (see the module docstring).
 
     ``compiled`` chooses the C scanner (``_clf_scan``) or the numpy reference; by default
     the scanner when it was built. Both take the same lines and give the same fields.
+    ``routes``: the scanner also works out each row's registry route (``FastResult.routes``),
+    which ``derive`` would otherwise find in a second pass over the paths.
     Returns None when the chunk cannot use the fast path at all (e.g. a buffer over 4 GiB).
     """
     if len(view.buf) >= MAX_VIEW_BUFFER or len(view.starts) == 0:
@@ -312,11 +319,11 @@ def parse_fast(view: LineBytes, *, timing: bool, compiled: bool | None = None) -
     if compiled:
         if _scanner is None:
             raise RuntimeError("rca's compiled scanner (_clf_scan) was not built")
-        return _parse_compiled(view, timing=timing)
+        return _parse_compiled(view, timing=timing, routes=routes)
     return _parse_numpy(view, timing=timing)
 
 
-def _parse_compiled(view: LineBytes, *, timing: bool) -> FastResult:
+def _parse_compiled(view: LineBytes, *, timing: bool, routes: bool = False) -> FastResult:
     """``parse_fast`` by the C scanner: numpy buffers in, Arrow columns over them out."""
     import pyarrow as pa
 
@@ -338,6 +345,9 @@ def _parse_compiled(view: LineBytes, *, timing: bool) -> FastResult:
     odd = np.zeros(n, np.uint8)
     if len(view.unusual):
         odd[view.line_of(view.unusual)] = 1
+    route_outputs = (
+        (np.empty((3, n, 16), np.uint8), np.zeros((2, bitmap), np.uint8)) if routes else ()
+    )
     taken, redone = _scanner.scan(
         view.buf,
         starts,
@@ -354,8 +364,19 @@ def _parse_compiled(view: LineBytes, *, timing: bool) -> FastResult:
         valid,
         aux,
         redo,
+        *route_outputs,
     )
     chunk = pa.py_buffer(view.buf)
+    route_frame = None
+    if route_outputs:
+        found, found_valid = route_outputs
+        route_frame = pl.DataFrame(
+            [
+                view_series("endpoint", found[0, :taken], []),  # names are inline views
+                view_series("repository", found[1, :taken], [chunk], found_valid[0]),
+                view_series("namespace", found[2, :taken], [chunk], found_valid[1]),
+            ]
+        )
 
     def strings(k: int, *data: Any) -> pl.Series:
         # Views point into the chunk (data buffer 0) or, for unescaped agents, into aux (1).
@@ -402,6 +423,7 @@ def _parse_compiled(view: LineBytes, *, timing: bool) -> FastResult:
         fields=fields,
         unmatched=unmatched,
         blank=kind[unmatched] == _BLANK,
+        routes=route_frame,
     )
 
 

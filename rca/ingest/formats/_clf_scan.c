@@ -5,6 +5,9 @@
  * both against the regex parser and against each other); the numpy path stays as the
  * reference and as the fallback when this module was not built.
  *
+ * When asked, it also works out each taken line's registry route (../_routes.h) while the
+ * line is in cache, which derive would otherwise find in a second pass over the paths.
+ *
  * One pass per line instead of numpy's dozens of whole-chunk passes: about 0.1 us a line
  * where numpy needs about 1.5. The GIL is released while scanning, so the chunks of a file
  * scan in parallel.
@@ -14,7 +17,7 @@
  * (checked here, not trusted); every write is at a row index below the line count, checked
  * against every output buffer's size before the scan starts.
  */
-#include "../_view_buffers.h"
+#include "../_routes.h"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -437,7 +440,7 @@ static int too_small(Py_buffer *b, Py_ssize_t need, const char *name)
 
 PyDoc_STRVAR(scan_doc,
 "scan(buf, starts, ends, odd, timing, kind, rows, ts, status, bytes_sent, duration, views, valid,\n"
-"     aux, redo)\n"
+"     aux, redo, routes=None, route_valid=None)\n"
 "\n"
 "Scan the lines [starts[i], ends[i]) of buf (int64 offsets; buf holds 16 bytes after the\n"
 "last line; odd[i], uint8, says the line holds a byte outside printable ASCII) and return\n"
@@ -449,16 +452,22 @@ PyDoc_STRVAR(scan_doc,
 "bytes: client, method, path, user agent, upstream, duration). A user agent with escapes is\n"
 "unescaped into aux (as many bytes as buf; its views point at data buffer 1); one whose\n"
 "escapes give bytes outside ASCII keeps its raw text, and its row is listed in redo (int64,\n"
-"n) for Python to decode; redone counts them.");
+"n) for Python to decode; redone counts them.\n"
+"\n"
+"With routes (3 columns of n 16-byte views: endpoint, repository, namespace) and\n"
+"route_valid (2 zeroed bitmaps: repository, namespace), the registry route of each taken\n"
+"line's path is worked out too, as _derive_kernels.routes gives it; repository and\n"
+"namespace point into buf (data buffer 0), endpoint names are inline.");
 
 static PyObject *scan(PyObject *self, PyObject *args)
 {
     Py_buffer b_buf, b_starts, b_ends, b_odd, b_kind, b_rows, b_ts, b_status, b_bytes, b_dur, b_views,
         b_valid, b_aux, b_redo;
+    Py_buffer b_routes = {0}, b_route_valid = {0};
     int timing;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*pw*w*w*w*w*w*w*w*w*w*", &b_buf, &b_starts, &b_ends, &b_odd, &timing,
-                          &b_kind, &b_rows, &b_ts, &b_status, &b_bytes, &b_dur, &b_views, &b_valid,
-                          &b_aux, &b_redo))
+    if (!PyArg_ParseTuple(args, "y*y*y*y*pw*w*w*w*w*w*w*w*w*w*|w*w*", &b_buf, &b_starts, &b_ends, &b_odd,
+                          &timing, &b_kind, &b_rows, &b_ts, &b_status, &b_bytes, &b_dur, &b_views,
+                          &b_valid, &b_aux, &b_redo, &b_routes, &b_route_valid))
         return NULL;
     PyObject *result = NULL;
     Seen *seen = NULL;
@@ -475,6 +484,10 @@ static PyObject *scan(PyObject *self, PyObject *args)
         too_small(&b_valid, (Py_ssize_t)(N_STRINGS + 1) * bitmap, "valid") ||
         too_small(&b_aux, b_buf.len, "aux") || too_small(&b_redo, 8 * n, "redo"))
         goto done;
+    int with_routes = b_routes.buf != NULL;
+    if (with_routes && (b_route_valid.buf == NULL || too_small(&b_routes, 3 * 16 * n, "routes") ||
+                        too_small(&b_route_valid, 2 * bitmap, "route_valid")))
+        goto done;
     if (b_buf.len >= ((Py_ssize_t)1 << 32) - PAD) {
         PyErr_SetString(PyExc_ValueError, "_clf_scan.scan: a buffer over 4 GiB");
         goto done;
@@ -488,6 +501,9 @@ static PyObject *scan(PyObject *self, PyObject *args)
     double *duration = b_dur.buf;
     Py_ssize_t taken = 0, redone = 0, bad_bounds = 0, limit = b_buf.len - PAD;
     int64_t aux_used = 0; /* unescaped text is never longer than its field: aux cannot overflow */
+    uint8_t *route_views = b_routes.buf, *route_valid = b_route_valid.buf;
+    uint8_t names[BLOB + 1][16];
+    name_views(names);
     seen = PyMem_RawMalloc(sizeof(Seen) * SEEN_SLOTS);
     if (!seen) {
         PyErr_NoMemory();
@@ -569,6 +585,24 @@ static PyObject *scan(PyObject *self, PyObject *args)
             if (!(nullable && dash_or_empty(data, lo, hi)))
                 set_bit(valid + k * bitmap, r);
         }
+        if (with_routes) {
+            /* The line is printable ASCII (odd lines went to the regexes), as route_of needs;
+             * its path is still in cache. */
+            int64_t path = f.lo[F_PATH], method = f.lo[F_METHOD];
+            Route route = route_of(buf + path, (uint32_t)(f.hi[F_PATH] - path), buf + method,
+                                   (uint32_t)(f.hi[F_METHOD] - method));
+            memcpy(route_views + 16 * r, names[route.kind], 16);
+            uint8_t *repository = route_views + 16 * (n + r), *namespace_ = route_views + 16 * (2 * n + r);
+            if (route.routed) {
+                write_view(repository, buf, path + 4, path + 4 + route.repo_len, 0);
+                write_view(namespace_, buf, path + 4, path + 4 + route.ns_len, 0);
+                set_bit(route_valid, r);
+                set_bit(route_valid + bitmap, r);
+            } else {
+                memset(repository, 0, 16);
+                memset(namespace_, 0, 16);
+            }
+        }
         if (timing && !f.rt.dash) {
             duration[r] = (double)f.rt.value / POW10[f.rt.fraction];
             set_bit(valid + N_STRINGS * bitmap, r);
@@ -600,6 +634,10 @@ done:
     PyBuffer_Release(&b_valid);
     PyBuffer_Release(&b_aux);
     PyBuffer_Release(&b_redo);
+    if (b_routes.buf)
+        PyBuffer_Release(&b_routes);
+    if (b_route_valid.buf)
+        PyBuffer_Release(&b_route_valid);
     return result;
 }
 

@@ -109,20 +109,25 @@ class _Layout:
         view = chunk.bytes_view
         if len(view.starts) < _FAST_MIN_LINES:
             return self._parse_regex(chunk.lines)
-        return self._parse_bytes(view, chunk.take, lambda: chunk.lines)
+        return self._parse_bytes(view, chunk.take, lambda: chunk.lines, routes=True)
 
     def _parse_bytes(
         self,
         view: LineBytes,
         take: Callable[[np.ndarray], pl.Series],
         everything: Callable[[], pl.Series],
+        *,
+        routes: bool = False,
     ) -> pl.DataFrame | ChunkRows:
+        """``routes``: when every request row came from the compiled scanner, the rows
+        carry their ``endpoint``, ``repository`` and ``namespace`` too (see ``derive``)."""
         n = len(view.starts)
-        fast = parse_fast(view, timing=self.timing)
+        fast = parse_fast(view, timing=self.timing, routes=routes)
         if fast is None or len(fast.rows) + len(fast.unmatched) == 0:
             return self._parse_regex(everything())
+        fields = fast.fields if fast.routes is None else fast.fields.hstack(fast.routes)
         if len(fast.rows) == n:
-            return fast.fields
+            return fields
         kinds = np.full(n, REQUEST, np.uint8)
         kinds[fast.unmatched] = np.where(fast.blank, OTHER, MALFORMED)
         rest = np.ones(n, dtype=bool)
@@ -130,13 +135,14 @@ class _Layout:
         rest[fast.unmatched] = False
         slow_rows = np.flatnonzero(rest)
         if not len(slow_rows):
-            return ChunkRows(fast.fields, kinds)
+            return ChunkRows(fields, kinds)
         slow = self._parse_regex(take(slow_rows))
         slow_kinds = slow.get_column(KIND).to_numpy()
         kinds[slow_rows] = slow_kinds
         is_request = slow_kinds == REQUEST
         if not is_request.any():
-            return ChunkRows(fast.fields, kinds)
+            return ChunkRows(fields, kinds)
+        # The regexes' rows have no routes: derive finds them all.
         # Back to line order among the request rows only (rechunked first: a gather across
         # chunks costs several times more).
         lines = np.concatenate([fast.rows, slow_rows[is_request]])

@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
+from rca.ingest._derive import ROUTE_FIELDS, _routes
 from rca.ingest._files import LineChunk
 from rca.ingest.formats import _clf_fast
 from rca.ingest.formats._base import KIND, MALFORMED, REQUEST, ChunkRows, ParseState, per_line
@@ -190,11 +191,14 @@ def test_mutated_lines_match_the_regex_parser(edits: list[tuple[int, str, int]])
 
 def _bytes_parity(fmt, data: bytes) -> LineChunk:  # type: ignore[no-untyped-def]
     """Parse ``data`` from its raw bytes and, as reference, its decoded lines with the
-    regexes alone; the frames must be equal."""
+    regexes alone; the frames must be equal. Routes the scanner gave (every request row
+    was its own) must be those the expressions find in the regexes' rows."""
     chunk = LineChunk(data)
     fast = as_parsed(fmt.parse_chunk(chunk, ParseState("t")))
-    regex = as_parsed(fmt._parse_regex(LineChunk(data).lines))
-    assert_frame_equal(fast, regex)
+    regex = fmt._parse_regex(LineChunk(data).lines)
+    if "endpoint" in fast.columns:
+        regex = _routes(regex)
+    assert_frame_equal(fast, as_parsed(regex.select(fast.columns)))
     return chunk
 
 
@@ -317,6 +321,12 @@ def _same_result(view) -> None:  # type: ignore[no-untyped-def]
     assert compiled.unmatched.tolist() == reference.unmatched.tolist()
     assert compiled.blank.tolist() == reference.blank.tolist()
     assert_frame_equal(compiled.fields, reference.fields)
+    # The routes the scanner works out are the expressions' (derive's reference).
+    routed = parse_fast(view, timing=True, compiled=True, routes=True)
+    assert routed is not None and routed.routes is not None and reference.routes is None
+    assert_frame_equal(routed.fields, compiled.fields)
+    want = _routes(compiled.fields.select("path", "method")).select(ROUTE_FIELDS)
+    assert_frame_equal(routed.routes, want)
     for timing in (True, False):
         a = parse_fast(view, timing=timing, compiled=True)
         b = parse_fast(view, timing=timing, compiled=False)
