@@ -517,3 +517,26 @@ def test_derive_works_out_only_the_columns_asked_for(columns: list[str], lazy: b
     rest = [c for c in DERIVED_FIELDS if c not in columns]
     assert got.select(rest).null_count().row(0) == (got.height,) * len(rest)
     assert full.select(rest).null_count().row(0) != (got.height,) * len(rest)
+
+
+def test_derive_keeps_the_routes_a_parser_gave() -> None:
+    frame = pl.DataFrame(
+        {
+            "path": ["/v2/library/alpine/manifests/3.19", "/v2/"],
+            "method": ["GET", "GET"],
+            "client_ip": ["203.0.113.7", None],
+            "user_agent": ["curl/8.0", None],
+            # What a parser worked out (deliberately not what the path says), kept as given.
+            "endpoint": ["blob", "other"],
+            "repository": ["given/repo", None],
+            "namespace": ["given", None],
+        }
+    )
+    kept = derive(frame, given=["endpoint", "repository", "namespace"])
+    assert kept["endpoint"].to_list() == ["blob", "other"]
+    assert kept["repository"].to_list() == ["given/repo", None]
+    assert kept["ua_family"].to_list() == ["curl", None]  # the rest is still derived
+    redone = derive(frame)  # without ``given``, every derived column is worked out
+    assert redone["endpoint"].to_list() == ["manifest", "ping"]
+    assert redone["namespace"].to_list() == ["library", None]
+    assert kept.columns == redone.columns
