@@ -19,6 +19,7 @@ from rca._progress import SILENT
 from rca._schema import REQUESTS
 from rca.ingest._files import (
     LineChunk,
+    Scratch,
     _decode_lines,
     _last_newline,
     _line_bounds,
@@ -550,3 +551,30 @@ def test_chunk_rooms_are_reused_once_nothing_reads_them(tmp_path: Path) -> None:
         got.extend(chunk.lines.to_list())  # copied out: the chunk is dropped after
     assert got == lines
     assert len(addresses) <= 3  # the generator's, the loop's, and one free
+
+
+def test_scratch_arrays_are_reused_only_once_nothing_refers_to_them() -> None:
+    import threading
+
+    import pyarrow as pa
+
+    scratch = Scratch()
+    first = scratch.take("views", 64)
+    first[:] = 7
+    column = pa.py_buffer(first[:32])  # a column over the array, as view_series makes
+    del first
+    second = scratch.take("views", 64)
+    second[:] = 1
+    assert bytes(column) == bytes([7] * 32)  # not handed out again: the column reads it
+    del column
+    at = second.ctypes.data
+    del second
+    third = scratch.take("views", 48)  # free now, and large enough: the same memory
+    assert third.ctypes.data == at and third.nbytes == 48
+    del third
+    assert scratch.take("views", 128).nbytes == 128  # too small: a new array
+    taken: list[np.ndarray] = []
+    worker = threading.Thread(target=lambda: taken.append(Scratch.take(scratch, "views", 128)))
+    worker.start()
+    worker.join()
+    assert taken[0].ctypes.data != scratch.held["views"].ctypes.data  # a pool per thread

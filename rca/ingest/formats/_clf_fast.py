@@ -34,6 +34,7 @@ from rca.ingest._files import (
     LOW_BYTES64,
     MAX_VIEW_BUFFER,
     LineBytes,
+    Scratch,
     arrow_series,
     scratch_masks,
     string_views,
@@ -103,6 +104,8 @@ _POW10 = np.array([float(10**k) for k in range(_MAX_DIGITS + 1)])
 
 
 _scanner: Any = load("rca.ingest.formats._clf_scan")
+# The scanner's string views and unescaped agents, reused by each thread (see Scratch).
+_SCRATCH = Scratch()
 # Kinds and string columns as numbered in _clf_scan.c.
 _UNMATCHED, _BLANK = 2, 3
 _F_CLIENT, _F_METHOD, _F_PATH, _F_UA, _F_UPSTREAM, _N_STRINGS = range(6)
@@ -337,16 +340,24 @@ def _parse_compiled(view: LineBytes, *, timing: bool, routes: bool = False) -> F
     status = np.empty(n, np.int16)
     nbytes = np.empty(n, np.int64)
     duration = np.empty(n, np.float64)
-    views = np.empty((_N_STRINGS, n, 16), np.uint8)
+    views = _SCRATCH.take("views", _N_STRINGS * n * 16).reshape(_N_STRINGS, n, 16)
     bitmap = (n + 7) // 8
     valid = np.zeros((_N_STRINGS + 1, bitmap), np.uint8)
-    aux = np.empty(max(len(view.buf), 1), np.uint8)  # unescaped user agents
+    aux = _SCRATCH.take("aux", max(len(view.buf), 1))  # unescaped user agents
     redo = np.empty(n, np.int64)
     odd = np.zeros(n, np.uint8)
     if len(view.unusual):
         odd[view.line_of(view.unusual)] = 1
+    # The endpoint's views stay in the rows (inline names, nothing to copy them out of):
+    # an array of their own, not a third of a scratch one.
     route_outputs = (
-        (np.empty((3, n, 16), np.uint8), np.zeros((2, bitmap), np.uint8)) if routes else ()
+        (
+            np.empty((1, n, 16), np.uint8),
+            _SCRATCH.take("routes", 2 * n * 16).reshape(2, n, 16),
+            np.zeros((2, bitmap), np.uint8),
+        )
+        if routes
+        else ()
     )
     taken, redone = _scanner.scan(
         view.buf,
@@ -369,12 +380,12 @@ def _parse_compiled(view: LineBytes, *, timing: bool, routes: bool = False) -> F
     chunk = pa.py_buffer(view.buf)
     route_frame = None
     if route_outputs:
-        found, found_valid = route_outputs
+        endpoint, names, found_valid = route_outputs
         route_frame = pl.DataFrame(
             [
-                view_series("endpoint", found[0, :taken], []),  # names are inline views
-                view_series("repository", found[1, :taken], [chunk], found_valid[0]),
-                view_series("namespace", found[2, :taken], [chunk], found_valid[1]),
+                view_series("endpoint", endpoint[0, :taken], []),  # names are inline views
+                view_series("repository", names[0, :taken], [chunk], found_valid[0]),
+                view_series("namespace", names[1, :taken], [chunk], found_valid[1]),
             ]
         )
 

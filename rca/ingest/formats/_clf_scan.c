@@ -440,7 +440,7 @@ static int too_small(Py_buffer *b, Py_ssize_t need, const char *name)
 
 PyDoc_STRVAR(scan_doc,
 "scan(buf, starts, ends, odd, timing, kind, rows, ts, status, bytes_sent, duration, views, valid,\n"
-"     aux, redo, routes=None, route_valid=None)\n"
+"     aux, redo, endpoint=None, routes=None, route_valid=None)\n"
 "\n"
 "Scan the lines [starts[i], ends[i]) of buf (int64 offsets; buf holds 16 bytes after the\n"
 "last line; odd[i], uint8, says the line holds a byte outside printable ASCII) and return\n"
@@ -454,8 +454,8 @@ PyDoc_STRVAR(scan_doc,
 "escapes give bytes outside ASCII keeps its raw text, and its row is listed in redo (int64,\n"
 "n) for Python to decode; redone counts them.\n"
 "\n"
-"With routes (3 columns of n 16-byte views: endpoint, repository, namespace) and\n"
-"route_valid (2 zeroed bitmaps: repository, namespace), the registry route of each taken\n"
+"With endpoint (n 16-byte views), routes (2 columns of n views: repository, namespace)\n"
+"and route_valid (2 zeroed bitmaps: repository, namespace), the registry route of each taken\n"
 "line's path is worked out too, as _derive_kernels.routes gives it; repository and\n"
 "namespace point into buf (data buffer 0), endpoint names are inline.");
 
@@ -463,11 +463,11 @@ static PyObject *scan(PyObject *self, PyObject *args)
 {
     Py_buffer b_buf, b_starts, b_ends, b_odd, b_kind, b_rows, b_ts, b_status, b_bytes, b_dur, b_views,
         b_valid, b_aux, b_redo;
-    Py_buffer b_routes = {0}, b_route_valid = {0};
+    Py_buffer b_endpoint = {0}, b_routes = {0}, b_route_valid = {0};
     int timing;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*pw*w*w*w*w*w*w*w*w*w*|w*w*", &b_buf, &b_starts, &b_ends, &b_odd,
+    if (!PyArg_ParseTuple(args, "y*y*y*y*pw*w*w*w*w*w*w*w*w*w*|w*w*w*", &b_buf, &b_starts, &b_ends, &b_odd,
                           &timing, &b_kind, &b_rows, &b_ts, &b_status, &b_bytes, &b_dur, &b_views,
-                          &b_valid, &b_aux, &b_redo, &b_routes, &b_route_valid))
+                          &b_valid, &b_aux, &b_redo, &b_endpoint, &b_routes, &b_route_valid))
         return NULL;
     PyObject *result = NULL;
     Seen *seen = NULL;
@@ -484,10 +484,15 @@ static PyObject *scan(PyObject *self, PyObject *args)
         too_small(&b_valid, (Py_ssize_t)(N_STRINGS + 1) * bitmap, "valid") ||
         too_small(&b_aux, b_buf.len, "aux") || too_small(&b_redo, 8 * n, "redo"))
         goto done;
-    int with_routes = b_routes.buf != NULL;
-    if (with_routes && (b_route_valid.buf == NULL || too_small(&b_routes, 3 * 16 * n, "routes") ||
-                        too_small(&b_route_valid, 2 * bitmap, "route_valid")))
+    int with_routes = b_endpoint.buf != NULL;
+    if (with_routes && (b_routes.buf == NULL || b_route_valid.buf == NULL ||
+                        too_small(&b_endpoint, 16 * n, "endpoint") ||
+                        too_small(&b_routes, 2 * 16 * n, "routes") ||
+                        too_small(&b_route_valid, 2 * bitmap, "route_valid"))) {
+        if (!PyErr_Occurred())
+            PyErr_SetString(PyExc_TypeError, "_clf_scan.scan: endpoint, routes and route_valid go together");
         goto done;
+    }
     if (b_buf.len >= ((Py_ssize_t)1 << 32) - PAD) {
         PyErr_SetString(PyExc_ValueError, "_clf_scan.scan: a buffer over 4 GiB");
         goto done;
@@ -501,7 +506,7 @@ static PyObject *scan(PyObject *self, PyObject *args)
     double *duration = b_dur.buf;
     Py_ssize_t taken = 0, redone = 0, bad_bounds = 0, limit = b_buf.len - PAD;
     int64_t aux_used = 0; /* unescaped text is never longer than its field: aux cannot overflow */
-    uint8_t *route_views = b_routes.buf, *route_valid = b_route_valid.buf;
+    uint8_t *endpoints = b_endpoint.buf, *route_views = b_routes.buf, *route_valid = b_route_valid.buf;
     uint8_t names[BLOB + 1][16];
     name_views(names);
     seen = PyMem_RawMalloc(sizeof(Seen) * SEEN_SLOTS);
@@ -591,8 +596,8 @@ static PyObject *scan(PyObject *self, PyObject *args)
             int64_t path = f.lo[F_PATH], method = f.lo[F_METHOD];
             Route route = route_of(buf + path, (uint32_t)(f.hi[F_PATH] - path), buf + method,
                                    (uint32_t)(f.hi[F_METHOD] - method));
-            memcpy(route_views + 16 * r, names[route.kind], 16);
-            uint8_t *repository = route_views + 16 * (n + r), *namespace_ = route_views + 16 * (2 * n + r);
+            memcpy(endpoints + 16 * r, names[route.kind], 16);
+            uint8_t *repository = route_views + 16 * r, *namespace_ = route_views + 16 * (n + r);
             if (route.routed) {
                 write_view(repository, buf, path + 4, path + 4 + route.repo_len, 0);
                 write_view(namespace_, buf, path + 4, path + 4 + route.ns_len, 0);
@@ -634,6 +639,8 @@ done:
     PyBuffer_Release(&b_valid);
     PyBuffer_Release(&b_aux);
     PyBuffer_Release(&b_redo);
+    if (b_endpoint.buf)
+        PyBuffer_Release(&b_endpoint);
     if (b_routes.buf)
         PyBuffer_Release(&b_routes);
     if (b_route_valid.buf)
