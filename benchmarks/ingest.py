@@ -25,6 +25,7 @@ Figures go to stdout and to the "ingest" section of benchmarks/RESULTS.md.
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import shutil
 import subprocess
@@ -34,6 +35,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _harness import Run, measure, python_snippet, record, table
+
+import rca
 
 FORMATS = ("nginx_timing", "registry_json", "registry_text", "alb")
 RCA = [sys.executable, "-m", "rca"]
@@ -297,6 +300,10 @@ def main() -> None:
     if args.quick:
         args.sizes, args.formats, args.repeat = [2000], ["nginx_timing"], 1
         sim = {"hours": 12.0, "rate": 0.2}  # the smallest run the scenario supports
+    # rca's modules as an installed package has them, byte-compiled: Python writes these
+    # on first import, unless PYTHONDONTWRITEBYTECODE is set (as on our machines); then
+    # every edited module would be compiled again in every measured run.
+    compileall.compile_dir(Path(rca.__file__).parent, quiet=1)
     work = args.work or Path(tempfile.mkdtemp(prefix="rca-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     goaccess = None if args.quick else ensure_goaccess()
