@@ -513,7 +513,7 @@ def detached(text: pl.Series) -> pl.Series:
     """``text`` with its strings of over 12 bytes copied into a buffer of their own, when the
     buffers it holds are more than twice what it uses; else ``text`` itself.
 
-    String columns cut from a chunk are views into its 16 MB buffer, and each keeps all of
+    String columns cut from a chunk are views into its 32 MB buffer, and each keeps all of
     it: parsed rows held in memory (``parse_logs``) kept every chunk of the file, 280 bytes
     a row for nginx where the kept strings need about 100. Without the compiled kernel the
     column is returned as it is (the values are the same either way).
@@ -604,7 +604,7 @@ _ROOMS_TRACKED = 8
 class _Rooms:
     """A reader's chunk buffers, reused once nothing refers to them any more.
 
-    A fresh 16 MB buffer per chunk costs page faults (kernel time, zeroed pages) on every
+    A fresh 32 MB buffer per chunk costs page faults (kernel time, zeroed pages) on every
     read. A room is handed out again only when this pool holds the sole reference to it:
     every chunk, line view, Arrow buffer or column that reads its bytes holds a reference,
     so none can see it overwritten.
