@@ -150,8 +150,9 @@ def parse_logs(
         If given, only these request columns get values; the others are null (the frame
         keeps every column of ``rca._schema.REQUESTS``). Every line is still parsed and
         counted, but what no one reads is never copied out or derived: on 4M nginx lines,
-        parsing the columns the bucketed aggregates read and bucketing took 3.5 CPU-s and
-        540 MB, against 5.6 CPU-s and 1.6 GB with every column (benchmarks/RESULTS.md).
+        parsing the columns the bucketed aggregates read and bucketing took 2.8-2.9 CPU-s
+        and 520 MB, against 4.8-5.3 CPU-s and 1.6 GB with every column (session 10 in
+        benchmarks/RESULTS.md).
 
     Raises
     ------
