@@ -352,7 +352,7 @@ def _parse_compiled(view: LineBytes, *, timing: bool, routes: bool = False) -> F
     # an array of their own, not a third of a scratch one.
     route_outputs = (
         (
-            np.empty((1, n, 16), np.uint8),
+            np.empty((n, 16), np.uint8),
             _SCRATCH.take("routes", 2 * n * 16).reshape(2, n, 16),
             np.zeros((2, bitmap), np.uint8),
         )
@@ -383,7 +383,7 @@ def _parse_compiled(view: LineBytes, *, timing: bool, routes: bool = False) -> F
         endpoint, names, found_valid = route_outputs
         route_frame = pl.DataFrame(
             [
-                view_series("endpoint", endpoint[0, :taken], []),  # names are inline views
+                view_series("endpoint", endpoint[:taken], []),  # names are inline views
                 view_series("repository", names[0, :taken], [chunk], found_valid[0]),
                 view_series("namespace", names[1, :taken], [chunk], found_valid[1]),
             ]

@@ -395,3 +395,17 @@ def test_compiled_scanner_refuses_bounds_outside_its_buffers() -> None:
         )
     with pytest.raises(ValueError, match="differ"):
         scanner.scan(buf, np.array([0, 1]), np.array([1]), np.zeros(2, np.uint8), True, *outputs(2))
+    # The route outputs come all three or not at all, each large enough.
+    line = (np.array([0]), np.array([1]), np.zeros(1, np.uint8), True)
+    endpoint, routes, route_valid = (
+        np.empty((1, 16), np.uint8),
+        np.empty((2, 1, 16), np.uint8),
+        np.zeros((2, 1), np.uint8),
+    )
+    with pytest.raises(TypeError, match="go together"):
+        scanner.scan(buf, *line, *outputs(), endpoint)
+    with pytest.raises(TypeError, match="go together"):
+        scanner.scan(buf, *line, *outputs(), endpoint, routes)
+    with pytest.raises(ValueError, match="routes holds"):
+        scanner.scan(buf, *line, *outputs(), endpoint, routes[:1], route_valid)
+    assert scanner.scan(buf, *line, *outputs(), endpoint, routes, route_valid) == (0, 0)
