@@ -454,6 +454,26 @@ def _compiled_prefixes(ips: pl.Series) -> pl.Series | None:
     return out
 
 
+def sources(columns: Collection[str] | None) -> frozenset[str]:
+    """The request fields :func:`derive` reads to work out ``columns`` (None: every derived
+    column), so that a parser can leave out the fields nobody reads.
+
+    Examples
+    --------
+    >>> sorted(sources(["endpoint", "status"]))
+    ['method', 'path']
+    """
+    wanted = set(DERIVED_FIELDS if columns is None else columns)
+    needed: set[str] = set()
+    if wanted.intersection(ROUTE_FIELDS):
+        needed |= {"path", "method"}
+    if "client_prefix" in wanted:
+        needed.add("client_ip")
+    if wanted & _UA_FIELDS:
+        needed.add("user_agent")
+    return frozenset(needed)
+
+
 def derive(
     frame: FrameT, columns: Collection[str] | None = None, *, given: Collection[str] = ()
 ) -> FrameT:

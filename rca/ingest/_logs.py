@@ -705,7 +705,6 @@ def _parse_file(
     keep: frozenset[str] | None = None,
 ) -> _FileDone:
     source = str(path)
-    state = ParseState(path=source)
     size = _size(path)
     scale = _progress_scale(path, size)
     reported = 0.0
@@ -723,6 +722,7 @@ def _parse_file(
     # The times are parsed even when not kept: the out-of-order count is made of them.
     drop_ts = keep is not None and "ts" not in keep
     keep = None if keep is None else keep | {"ts"}
+    state = ParseState(path=source, keep=keep)
 
     def consume(done: _Parsed) -> None:
         nonlocal reported, last_ts, recent

@@ -64,6 +64,12 @@ def _scanners_agree(data: bytes, *, timing: bool) -> None:
     routes = _derive._routes(compiled.fields.select("path", "method"))
     if compiled.routes is None or not compiled.routes.equals(routes.select(_derive.ROUTE_FIELDS)):
         raise AssertionError("the scanner's routes and the expressions disagree")
+    skip = ["client_ip", "user_agent", "upstream"]  # what the aggregates leave out
+    part = _clf_fast.parse_fast(view, timing=timing, compiled=True, skip=skip)
+    if part is None or part.rows.tolist() != compiled.rows.tolist():
+        raise AssertionError("skipping columns changed the lines the scanner takes")
+    if not part.fields.drop(skip).equals(reference.fields.drop(skip)):
+        raise AssertionError("skipping columns changed the fields kept")
 
 
 def _registry_scanner_agrees(data: bytes) -> None:

@@ -79,6 +79,11 @@ def main() -> None:
             assert got.fields.equals(want.fields)
             routes = _derive._routes(got.fields.select("path", "method"))
             assert got.routes.equals(routes.select(_derive.ROUTE_FIELDS))
+            # Skipping columns: the same lines, the other fields alike.
+            skip = rnd.sample(_clf_fast.STRING_COLUMNS, rnd.randint(1, 5))
+            part = _clf_fast.parse_fast(view, timing=timing, compiled=True, skip=skip)
+            assert part is not None and part.rows.tolist() == want.rows.tolist()
+            assert part.fields.drop(skip).equals(want.fields.drop(skip))
         n = rnd.randint(1, 40)
         paths = ["".join(rnd.choice(_PARTS) for _ in range(rnd.randint(0, 10))) for _ in range(n)]
         ips = ["".join(rnd.choice(_IP) for _ in range(rnd.randint(0, 20))) for _ in range(n)]

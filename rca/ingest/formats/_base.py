@@ -114,7 +114,12 @@ class LogFormat(Protocol):
 @dataclass
 class ParseState:
     """Mutable per-file state carried from one chunk to the next (e.g. CloudFront's
-    ``#Fields:`` header). Each file gets a fresh one."""
+    ``#Fields:`` header). Each file gets a fresh one.
+
+    ``keep``: the request columns the caller keeps (None: all). The others are made null
+    after parsing, so a parser may leave them out (the nginx scanner does).
+    """
 
     path: str
     values: dict[str, Any] = field(default_factory=dict)
+    keep: frozenset[str] | None = None

@@ -21,6 +21,7 @@ this); every other line is left to the regex parser.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -109,6 +110,8 @@ _SCRATCH = Scratch()
 # Kinds and string columns as numbered in _clf_scan.c.
 _UNMATCHED, _BLANK = 2, 3
 _F_CLIENT, _F_METHOD, _F_PATH, _F_UA, _F_UPSTREAM, _N_STRINGS = range(6)
+#: The scanner's string columns, in its order (bit k of its ``skip`` mask is column k).
+STRING_COLUMNS: tuple[str, ...] = ("client_ip", "method", "path", "user_agent", "upstream")
 
 
 @dataclass(frozen=True)
@@ -305,7 +308,12 @@ def _upstream_lists(
 
 
 def parse_fast(
-    view: LineBytes, *, timing: bool, compiled: bool | None = None, routes: bool = False
+    view: LineBytes,
+    *,
+    timing: bool,
+    compiled: bool | None = None,
+    routes: bool = False,
+    skip: Collection[str] = (),
 ) -> FastResult | None:
     """Parse the plain-shaped lines of a chunk (see the module docstring).
 
@@ -313,6 +321,8 @@ def parse_fast(
     the scanner when it was built. Both take the same lines and give the same fields.
     ``routes``: the scanner also works out each row's registry route (``FastResult.routes``),
     which ``derive`` would otherwise find in a second pass over the paths.
+    ``skip``: string columns (of :data:`STRING_COLUMNS`) the caller will not read; the
+    scanner leaves them null instead of working them out. The same lines are taken.
     Returns None when the chunk cannot use the fast path at all (e.g. a buffer over 4 GiB).
     """
     if len(view.buf) >= MAX_VIEW_BUFFER or len(view.starts) == 0:
@@ -322,11 +332,13 @@ def parse_fast(
     if compiled:
         if _scanner is None:
             raise RuntimeError("rca's compiled scanner (_clf_scan) was not built")
-        return _parse_compiled(view, timing=timing, routes=routes)
-    return _parse_numpy(view, timing=timing)
+        return _parse_compiled(view, timing=timing, routes=routes, skip=skip)
+    return _parse_numpy(view, timing=timing)  # skips nothing: the reference
 
 
-def _parse_compiled(view: LineBytes, *, timing: bool, routes: bool = False) -> FastResult:
+def _parse_compiled(
+    view: LineBytes, *, timing: bool, routes: bool = False, skip: Collection[str] = ()
+) -> FastResult:
     """``parse_fast`` by the C scanner: numpy buffers in, Arrow columns over them out."""
     import pyarrow as pa
 
@@ -359,6 +371,10 @@ def _parse_compiled(view: LineBytes, *, timing: bool, routes: bool = False) -> F
         if routes
         else ()
     )
+    unknown = set(skip) - set(STRING_COLUMNS)
+    if unknown:
+        raise ValueError(f"parse_fast: cannot skip {sorted(unknown)}; only {STRING_COLUMNS}")
+    mask = sum(1 << k for k, c in enumerate(STRING_COLUMNS) if c in skip)
     taken, redone = _scanner.scan(
         view.buf,
         starts,
@@ -376,6 +392,7 @@ def _parse_compiled(view: LineBytes, *, timing: bool, routes: bool = False) -> F
         aux,
         redo,
         *route_outputs,
+        skip=mask,
     )
     chunk = pa.py_buffer(view.buf)
     route_frame = None
@@ -390,12 +407,14 @@ def _parse_compiled(view: LineBytes, *, timing: bool, routes: bool = False) -> F
         )
 
     def strings(k: int, *data: Any) -> pl.Series:
+        if mask >> k & 1:  # no views were written: nulls, not whatever the scratch held
+            return pl.repeat(None, taken, dtype=pl.String, eager=True)
         # Views point into the chunk (data buffer 0) or, for unescaped agents, into aux (1).
         # Arrow reads bitmaps from bit 0 of the first byte: rows 0..taken of the column.
         return view_series("", views[k, :taken], [chunk, *data], valid[k])
 
     user_agent = strings(_F_UA, aux)
-    if redone:
+    if redone:  # never for a skipped agent: the scanner did not look at it
         # Escapes that decode outside ASCII (UTF-8, with replacement characters): Python's
         # rules, then "-" and "" become null, as in the regex parser.
         at = pl.Series(redo[:redone])

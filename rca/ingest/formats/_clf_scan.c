@@ -457,17 +457,25 @@ PyDoc_STRVAR(scan_doc,
 "With endpoint (n 16-byte views), routes (2 columns of n views: repository, namespace)\n"
 "and route_valid (2 zeroed bitmaps: repository, namespace), the registry route of each taken\n"
 "line's path is worked out too, as _derive_kernels.routes gives it; repository and\n"
-"namespace point into buf (data buffer 0), endpoint names are inline.");
+"namespace point into buf (data buffer 0), endpoint names are inline.\n"
+"\n"
+"skip (keyword, a bitmask of the 5 string columns) names columns the caller will not read:\n"
+"they get no views and no valid bits, and a skipped user agent is not unescaped.");
 
-static PyObject *scan(PyObject *self, PyObject *args)
+static PyObject *scan(PyObject *self, PyObject *args, PyObject *kwargs)
 {
+    static char *keywords[] = {"buf", "starts", "ends", "odd", "timing", "kind", "rows", "ts",
+                               "status", "bytes_sent", "duration", "views", "valid", "aux",
+                               "redo", "endpoint", "routes", "route_valid", "skip", NULL};
     Py_buffer b_buf, b_starts, b_ends, b_odd, b_kind, b_rows, b_ts, b_status, b_bytes, b_dur, b_views,
         b_valid, b_aux, b_redo;
     Py_buffer b_endpoint = {0}, b_routes = {0}, b_route_valid = {0};
     int timing;
-    if (!PyArg_ParseTuple(args, "y*y*y*y*pw*w*w*w*w*w*w*w*w*w*|w*w*w*", &b_buf, &b_starts, &b_ends, &b_odd,
-                          &timing, &b_kind, &b_rows, &b_ts, &b_status, &b_bytes, &b_dur, &b_views,
-                          &b_valid, &b_aux, &b_redo, &b_endpoint, &b_routes, &b_route_valid))
+    unsigned skip = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwargs, "y*y*y*y*pw*w*w*w*w*w*w*w*w*w*|w*w*w*$I", keywords,
+                                     &b_buf, &b_starts, &b_ends, &b_odd, &timing, &b_kind, &b_rows,
+                                     &b_ts, &b_status, &b_bytes, &b_dur, &b_views, &b_valid, &b_aux,
+                                     &b_redo, &b_endpoint, &b_routes, &b_route_valid, &skip))
         return NULL;
     PyObject *result = NULL;
     Seen *seen = NULL;
@@ -557,6 +565,9 @@ static PyObject *scan(PyObject *self, PyObject *args)
         status[r] = (int16_t)f.status;
         bytes_sent[r] = f.bytes;
         for (int k = 0; k < N_STRINGS; k++) {
+            /* A column the caller drops: no view, no unescape (a fifth of the scan). */
+            if (skip >> k & 1)
+                continue;
             if (k == F_UPSTREAM && !timing) {
                 f.lo[k] = f.hi[k] = 0;
             }
@@ -649,7 +660,7 @@ done:
 }
 
 static PyMethodDef methods[] = {
-    {"scan", scan, METH_VARARGS, scan_doc},
+    {"scan", (PyCFunction)(void (*)(void))scan, METH_VARARGS | METH_KEYWORDS, scan_doc},
     {NULL, NULL, 0, NULL},
 };
 

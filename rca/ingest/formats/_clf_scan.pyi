@@ -21,4 +21,9 @@ def scan(
     valid: Buffer,
     aux: Buffer,
     redo: Buffer,
+    endpoint: Buffer = ...,
+    routes: Buffer = ...,
+    route_valid: Buffer = ...,
+    *,
+    skip: int = 0,
 ) -> tuple[int, int]: ...

@@ -23,12 +23,13 @@ boundary. A line neither matches is MALFORMED (a torn last line, for instance).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
+from rca.ingest._derive import ROUTE_FIELDS, sources
 from rca.ingest._files import LineBytes, LineChunk
 from rca.ingest.formats._base import (
     KIND,
@@ -39,7 +40,7 @@ from rca.ingest.formats._base import (
     ParseState,
     per_line,
 )
-from rca.ingest.formats._clf_fast import parse_fast, series_bytes
+from rca.ingest.formats._clf_fast import STRING_COLUMNS, parse_fast, series_bytes
 from rca.ingest.formats._log_format import (
     QUOTED,
     UPSTREAM_ADDRS,
@@ -109,7 +110,19 @@ class _Layout:
         view = chunk.bytes_view
         if len(view.starts) < _FAST_MIN_LINES:
             return self._parse_regex(chunk.lines)
-        return self._parse_bytes(view, chunk.take, lambda: chunk.lines, routes=True)
+        keep = state.keep
+        if keep is None:
+            return self._parse_bytes(view, chunk.take, lambda: chunk.lines, routes=True)
+        # Strings nobody reads (not kept, not read by derive) are left out by the scanner:
+        # the agent's unescape and the views of address and upstream were a fifth of it.
+        read = keep | sources(keep)
+        return self._parse_bytes(
+            view,
+            chunk.take,
+            lambda: chunk.lines,
+            routes=bool(keep.intersection(ROUTE_FIELDS)),
+            skip=[c for c in STRING_COLUMNS if c not in read],
+        )
 
     def _parse_bytes(
         self,
@@ -118,11 +131,13 @@ class _Layout:
         everything: Callable[[], pl.Series],
         *,
         routes: bool = False,
+        skip: Collection[str] = (),
     ) -> pl.DataFrame | ChunkRows:
         """``routes``: when every request row came from the compiled scanner, the rows
-        carry their ``endpoint``, ``repository`` and ``namespace`` too (see ``derive``)."""
+        carry their ``endpoint``, ``repository`` and ``namespace`` too (see ``derive``).
+        ``skip``: string columns the scanner may leave null (``parse_fast``)."""
         n = len(view.starts)
-        fast = parse_fast(view, timing=self.timing, routes=routes)
+        fast = parse_fast(view, timing=self.timing, routes=routes, skip=skip)
         if fast is None or len(fast.rows) + len(fast.unmatched) == 0:
             return self._parse_regex(everything())
         fields = fast.fields if fast.routes is None else fast.fields.hstack(fast.routes)

@@ -19,7 +19,7 @@ from rca.ingest._derive import ROUTE_FIELDS, _routes
 from rca.ingest._files import LineChunk
 from rca.ingest.formats import _clf_fast
 from rca.ingest.formats._base import KIND, MALFORMED, REQUEST, ChunkRows, ParseState, per_line
-from rca.ingest.formats._clf_fast import _clf_time, parse_fast, series_bytes
+from rca.ingest.formats._clf_fast import STRING_COLUMNS, _clf_time, parse_fast, series_bytes
 from rca.ingest.formats._combined import _FAST_MIN_LINES, combined, nginx_timing
 from rca.simulate import simulate
 
@@ -327,6 +327,12 @@ def _same_result(view) -> None:  # type: ignore[no-untyped-def]
     assert_frame_equal(routed.fields, compiled.fields)
     want = _routes(compiled.fields.select("path", "method")).select(ROUTE_FIELDS)
     assert_frame_equal(routed.routes, want)
+    # Skipped strings come out null; the lines taken and every other field are the same.
+    for skip in ([c] for c in STRING_COLUMNS):
+        part = parse_fast(view, timing=True, compiled=True, skip=skip)
+        assert part is not None and part.rows.tolist() == compiled.rows.tolist()
+        assert_frame_equal(part.fields.drop(skip), compiled.fields.drop(skip))
+        assert part.fields.get_column(skip[0]).null_count() == part.fields.height
     for timing in (True, False):
         a = parse_fast(view, timing=timing, compiled=True)
         b = parse_fast(view, timing=timing, compiled=False)
@@ -362,6 +368,14 @@ def test_compiled_scanner_matches_on_tricky_simulated_and_real_lines(
     _same_result(LineChunk(simulated_timing).bytes_view)
     _same_result(LineChunk("\n".join([*TRICKY, PLAIN]).encode() + b"\n").bytes_view)
     _same_result(LineChunk(real_apache.read_bytes()).bytes_view)
+
+
+def test_scanner_refuses_to_skip_what_it_does_not_give() -> None:
+    if _clf_fast._scanner is None:
+        pytest.skip("the numpy run of the module")
+    view = LineChunk((PLAIN + "\n").encode()).bytes_view
+    with pytest.raises(ValueError, match="cannot skip"):
+        parse_fast(view, timing=True, compiled=True, skip=["status"])
 
 
 def test_compiled_scanner_refuses_bounds_outside_its_buffers() -> None:
