@@ -35,6 +35,13 @@ _MIN_AUTO_BUCKET = 30
 #: from 1 ms to 10^4 s, plus an underflow (bin 0) and an overflow bin (bin len(EDGES)).
 LATENCY_EDGES: np.ndarray = 10.0 ** np.arange(-3.0, 4.0 + 1e-9, 1.0 / 8.0)
 
+# The cell key of bucket_requests: bucket * _BINS * _FLAGS + bin * _FLAGS + flag bits.
+_BINS = 64  # latency bins 0..len(LATENCY_EDGES) (58), and _NO_BIN
+_NO_BIN = _BINS - 1
+_FLAGS = 64  # six flag bits
+# The bucket of requests without a time: below any bucket a Datetime(us) can fall in.
+_NO_TIME = -(2**44)
+
 #: The request columns :func:`bucket_requests` reads, besides the failure columns it is given.
 BUCKET_COLUMNS: tuple[str, ...] = ("ts", "duration_s", "bytes_sent")
 
@@ -200,47 +207,72 @@ def bucket_requests(requests: pl.LazyFrame | pl.DataFrame, *, bucket_seconds: in
     schema = lf.collect_schema()
     d = pl.col("duration_s")
     # Bins are 1/8 decade wide from 1 ms: bin = number of edges <= duration. Requests
-    # without a usable duration get no bin (null).
+    # without a usable duration get no bin (_NO_BIN).
     log_edges = np.log10(LATENCY_EDGES)
     bin_ = (
-        pl.when(d.is_not_null() & (d >= 0))
+        pl.when(d >= 0)
         .then(
             (((pl.max_horizontal(d, 1e-9).log10() - log_edges[0]) * 8).floor() + 1)
             .clip(0, len(LATENCY_EDGES))
-            .cast(pl.UInt8)
+            .cast(pl.Int64)
         )
-        .alias("bin")
+        .otherwise(_NO_BIN)
     )
-    # One read of the requests: every count is taken per (bucket, latency bin), a few
-    # dozen rows per bucket, and the per-bucket counts are their sums. Two separate
-    # group_bys meant two reads of the source.
+    # One integer per request, grouped on alone: its bucket, its latency bin and one bit
+    # per flag (failed, each kind, has a duration). The flags' sums are then counts of
+    # the few dozen cells per bucket: grouping on (bucket, bin) and summing six boolean
+    # columns over every request took a third longer. A request without a time falls in
+    # a bucket of its own (_NO_TIME), null again once decoded.
+    flags = [
+        pl.col("failed"),
+        *[pl.col(k) if k in schema else pl.lit(False) for k in KINDS],
+        d.is_not_null(),
+    ]
+    bits = pl.lit(0, pl.Int64)
+    for i, flag in enumerate(flags):
+        bits = bits + flag.fill_null(False).cast(pl.Int64) * (1 << i)
+    width_us = bucket_seconds * 1_000_000
+    bucket = (pl.col("ts").dt.epoch("us") // width_us).fill_null(_NO_TIME)
+    key = (bucket * _BINS + bin_) * _FLAGS + bits
     cells = (
-        lf.with_columns(pl.col("ts").dt.truncate(f"{bucket_seconds}s").alias("_b"), bin_)
-        .group_by("_b", "bin")
+        lf.select(key.alias("_k"), d, pl.col("bytes_sent"))
+        .group_by("_k")
         .agg(
-            pl.len().cast(pl.Int64).alias("requests"),
-            pl.col("failed").cast(pl.Int64).sum().alias("failures"),
-            *[
-                (pl.col(k) if k in schema else pl.lit(False)).cast(pl.Int64).sum().alias(k)
-                for k in KINDS
-            ],
-            d.count().cast(pl.Int64).alias("duration_count"),
+            pl.len().cast(pl.Int64).alias("_n"),
             d.sum().cast(pl.Float64).alias("duration_sum"),
             pl.col("bytes_sent").sum().cast(pl.Int64).alias("bytes_sent"),
         )
         .collect(engine="streaming")
     )
+    k, n = pl.col("_k"), pl.col("_n")
+    bucket_of = k // (_BINS * _FLAGS)
+    cells = cells.select(
+        pl.when(bucket_of != _NO_TIME)
+        .then(bucket_of * width_us)
+        .cast(pl.Datetime("us"))
+        .dt.replace_time_zone("UTC")
+        .alias("ts"),
+        (k // _FLAGS % _BINS).alias("bin"),
+        n.alias("requests"),
+        *[
+            (k // (1 << i) % 2 * n).alias(name)
+            for i, name in enumerate(["failures", *KINDS, "duration_count"])
+        ],
+        "duration_sum",
+        "bytes_sent",
+    )
     c = (
-        cells.group_by("_b")
-        .agg(pl.exclude("_b", "bin").sum())
-        .rename({"_b": "ts"})
+        cells.group_by("ts")
+        .agg(pl.exclude("ts", "bin").sum())
         .with_columns(pl.col("ts").cast(UTC_TS))
         .sort("ts")
         .select(list(COUNTS))
     )
     lat = (
-        cells.filter(pl.col("bin").is_not_null())
-        .select(pl.col("_b").cast(UTC_TS).alias("ts"), "bin", pl.col("requests").alias("count"))
+        cells.filter(pl.col("bin") != _NO_BIN)
+        .group_by("ts", "bin")
+        .agg(pl.col("requests").sum().alias("count"))
+        .select(pl.col("ts").cast(UTC_TS), pl.col("bin").cast(pl.UInt8), "count")
         .sort("ts", "bin")
     )
     return Buckets(c, lat, bucket_seconds)

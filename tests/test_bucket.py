@@ -3,15 +3,25 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from polars.testing import assert_frame_equal
 
-from rca._bucket import BUCKET_COLUMNS, Buckets, bucket_requests, choose_bucket, parse_bucket
+from rca._bucket import (
+    BUCKET_COLUMNS,
+    COUNTS,
+    LATENCY_EDGES,
+    Buckets,
+    bucket_requests,
+    choose_bucket,
+    parse_bucket,
+)
 from rca._errors import ParameterError
-from rca._failure import FAILURE_COLUMNS, hung_thresholds, with_failures
+from rca._failure import FAILURE_COLUMNS, KINDS, hung_thresholds, with_failures
+from rca._schema import UTC_TS
 from rca.ingest import parse_logs
 
 T0 = datetime(2021, 4, 1, tzinfo=UTC)
@@ -69,6 +79,62 @@ def test_merge_of_parts_equals_whole(rows: list[tuple[float, bool, float]], cut:
     )
     assert_frame_equal(merged.counts, whole.counts, check_exact=False, rel_tol=1e-9, abs_tol=1e-9)
     assert_frame_equal(merged.latency, whole.latency)
+
+
+_ROW = st.tuples(
+    st.one_of(st.none(), st.floats(-86400, 86400)),  # seconds from T0; None: no time
+    st.one_of(st.none(), st.booleans()),  # failed
+    st.lists(st.booleans(), min_size=4, max_size=4),  # the failure kinds
+    st.one_of(st.none(), st.floats(-1, 1e5)),  # duration (negative: unusable)
+    st.integers(0, 10**9),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(_ROW, min_size=1, max_size=80), st.sampled_from([1, 7, 60, 3600, 86400]))
+def test_buckets_match_a_row_by_row_count(rows: list, width: int) -> None:  # type: ignore[type-arg]
+    """Every count against a plain loop over the rows, requests without a time (their own
+    null bucket), without a duration, before 1970 and with every kind included."""
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    frame = pl.DataFrame(
+        {
+            "ts": pl.Series([None if r[0] is None else T0 + timedelta(seconds=r[0]) for r in rows]),
+            "failed": [r[1] for r in rows],
+            **{k: [r[2][i] for r in rows] for i, k in enumerate(KINDS)},
+            "duration_s": pl.Series([r[3] for r in rows], dtype=pl.Float64),
+            "bytes_sent": [r[4] for r in rows],
+        },
+        schema_overrides={"ts": pl.Datetime("us", "UTC")},
+    )
+    got = bucket_requests(frame, bucket_seconds=width)
+    counts: dict = {}  # type: ignore[type-arg]
+    latency: dict = {}  # type: ignore[type-arg]
+    for ts, r in zip(frame["ts"].to_list(), rows, strict=True):
+        start = None
+        if ts is not None:
+            us = (ts - epoch) // timedelta(microseconds=1)
+            start = epoch + timedelta(microseconds=us // (width * 10**6) * width * 10**6)
+        c = counts.setdefault(start, [0] * 9)
+        duration = r[3]
+        for i, add in enumerate(
+            [1, bool(r[1]), *r[2], duration is not None, duration or 0.0, r[4]]
+        ):
+            c[i] += add
+        if duration is not None and duration >= 0:
+            b = int(np.clip(np.searchsorted(LATENCY_EDGES, max(duration, 1e-9), "right"), 0, 57))
+            latency[(start, b)] = latency.get((start, b), 0) + 1
+    want = pl.DataFrame([[t, *c] for t, c in counts.items()], schema=COUNTS, orient="row").sort(
+        "ts"
+    )
+    assert_frame_equal(got.counts, want, check_exact=False, rel_tol=1e-9, abs_tol=1e-6)
+    rows_l = sorted(
+        ((t, b, n) for (t, b), n in latency.items()),
+        key=lambda x: (x[0] is not None, x[0] or epoch, x[1]),
+    )
+    want_l = pl.DataFrame(
+        rows_l, schema={"ts": UTC_TS, "bin": pl.UInt8, "count": pl.Int64}, orient="row"
+    )
+    assert_frame_equal(got.latency, want_l)
 
 
 def test_bucket_choice_and_parsing() -> None:
