@@ -19,21 +19,20 @@ enum { PING, OTHER, MANIFEST, TAGS, UPLOAD, BLOB };
  * the compare is inlined (a function taking the prefix called libc's memcmp every time). */
 #define STARTS(s, n, lit) ((n) >= sizeof(lit) - 1 && memcmp((s), (lit), sizeof(lit) - 1) == 0)
 
-static int has_slash(const uint8_t *s, uint32_t n) { return n && memchr(s, '/', n) != NULL; }
-
 /* Does _derive._V2_ROUTE, "/(?:manifests/[^/]+|blobs/uploads(?:/[^/]*)?|blobs/[^/]+|tags/list)$",
- * match at the slash at j? */
-static int route_at(const uint8_t *p, uint32_t n, uint32_t j)
+ * match at the slash at j? last is the path's last slash, so "no slash from x on" is
+ * last < x, without a search. */
+static int route_at(const uint8_t *p, uint32_t n, uint32_t j, int64_t last)
 {
     const uint8_t *r = p + j + 1;
     uint32_t k = n - j - 1;
+    int64_t at = (int64_t)j + 1; /* r's offset in p */
     if (STARTS(r, k, "manifests/"))
-        return k > 10 && !has_slash(r + 10, k - 10);
-    if (STARTS(r, k, "blobs/uploads") &&
-        (k == 13 || (r[13] == '/' && !has_slash(r + 14, k - 14))))
+        return k > 10 && last < at + 10;
+    if (STARTS(r, k, "blobs/uploads") && (k == 13 || (r[13] == '/' && last < at + 14)))
         return 1;
     if (STARTS(r, k, "blobs/"))
-        return k > 6 && !has_slash(r + 6, k - 6);
+        return k > 6 && last < at + 6;
     return k == 9 && memcmp(r, "tags/list", 9) == 0;
 }
 
@@ -54,7 +53,7 @@ static int64_t route_start(const uint8_t *p, uint32_t n)
         if (p[j] == '/')
             slashes[found++] = j;
     for (int k = found - 1; k >= 0; k--)
-        if (route_at(p, n, (uint32_t)slashes[k]))
+        if (route_at(p, n, (uint32_t)slashes[k], slashes[0]))
             return slashes[k];
     return -1;
 }
