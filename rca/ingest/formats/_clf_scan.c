@@ -200,17 +200,43 @@ static inline unsigned byte_mask(const uint8_t *buf, int64_t p, int64_t e, uint8
 
 /* The quotes of line [s, e): the first nine positions into q and their count (nine means
  * "too many" to the caller, which takes six or eight), and whether the line holds a
- * backslash. One pass, sixteen bytes at a time, instead of a memchr per quote and one per
- * backslash check (a third of the scan). */
+ * backslash. One pass instead of a memchr per quote and one per backslash check (a third
+ * of the scan): 64 bytes at a time, then the rest 16 at a time (reads stay within 15
+ * bytes past the line). */
 static int line_quotes(const uint8_t *buf, int64_t s, int64_t e, int64_t q[9], int *backslash)
 {
     int nq = 0;
     unsigned any = 0;
-    for (int64_t p = s; p < e && nq < 9; p += 16) {
+    int64_t p = s;
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"'), slash = _mm_set1_epi8('\\');
+    for (; p + 64 <= e; p += 64) {
+        __m128i v0 = _mm_loadu_si128((const __m128i *)(buf + p));
+        __m128i v1 = _mm_loadu_si128((const __m128i *)(buf + p + 16));
+        __m128i v2 = _mm_loadu_si128((const __m128i *)(buf + p + 32));
+        __m128i v3 = _mm_loadu_si128((const __m128i *)(buf + p + 48));
+        __m128i b = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v0, slash), _mm_cmpeq_epi8(v1, slash)),
+                                 _mm_or_si128(_mm_cmpeq_epi8(v2, slash), _mm_cmpeq_epi8(v3, slash)));
+        any |= (unsigned)_mm_movemask_epi8(b);
+        uint64_t quotes = (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v0, quote)) |
+                          (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v1, quote)) << 16 |
+                          (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v2, quote)) << 32 |
+                          (uint64_t)(unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(v3, quote)) << 48;
+        for (; quotes; quotes &= quotes - 1) {
+            if (nq == 9)
+                goto done;
+            q[nq++] = p + __builtin_ctzll(quotes);
+        }
+    }
+#endif
+    for (; p < e && nq < 9; p += 16) {
         any |= byte_mask(buf, p, e, '\\');
         for (unsigned quotes = byte_mask(buf, p, e, '"'); quotes && nq < 9; quotes &= quotes - 1)
             q[nq++] = p + __builtin_ctz(quotes);
     }
+#if defined(__SSE2__)
+done:
+#endif
     *backslash = any != 0;
     return nq;
 }
