@@ -198,6 +198,32 @@ static inline unsigned byte_mask(const uint8_t *buf, int64_t p, int64_t e, uint8
 #endif
 }
 
+/* The first position in [lo, hi) holding byte a, b, c or d, or hi. Reads sixteen bytes at a
+ * time, up to 15 past hi (within the line, or the buffer's padding). */
+static inline int64_t find_any(const uint8_t *buf, int64_t lo, int64_t hi, uint8_t a, uint8_t b,
+                               uint8_t c, uint8_t d)
+{
+#if defined(__SSE2__)
+    const __m128i va = _mm_set1_epi8((char)a), vb = _mm_set1_epi8((char)b);
+    const __m128i vc = _mm_set1_epi8((char)c), vd = _mm_set1_epi8((char)d);
+    for (int64_t p = lo; p < hi; p += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(buf + p));
+        __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, va), _mm_cmpeq_epi8(v, vb)),
+                                 _mm_or_si128(_mm_cmpeq_epi8(v, vc), _mm_cmpeq_epi8(v, vd)));
+        unsigned inside = hi - p >= 16 ? 0xFFFFu : (1u << (hi - p)) - 1;
+        unsigned bits = (unsigned)_mm_movemask_epi8(m) & inside;
+        if (bits)
+            return p + __builtin_ctz(bits);
+    }
+    return hi;
+#else
+    for (int64_t p = lo; p < hi; p++)
+        if (buf[p] == a || buf[p] == b || buf[p] == c || buf[p] == d)
+            return p;
+    return hi;
+#endif
+}
+
 /* The quotes of line [s, e): the first nine positions into q and their count (nine means
  * "too many" to the caller, which takes six or eight), and whether the line holds a
  * backslash. One pass instead of a memchr per quote and one per backslash check (a third
@@ -314,29 +340,52 @@ static int is_http(const uint8_t *p)
 static int plain_line(const uint8_t *buf, int64_t s, int64_t e, const int64_t *q, int nq,
                       int backslash, int timing, Fields *f)
 {
-    /* ADDR IDENT USER [time] " */
-    int64_t s1 = find_near(buf, s, e, ' ');
-    if (s1 <= s)
+    /* ADDR IDENT USER [time] ": the time is 28 bytes, so the third space is 30 before the
+     * first quote, and the first two lie before it (one mask when within 32 bytes). */
+    int64_t s3 = q[0] - 30, s1, s2;
+    if (s3 < s + 5 || buf[s3] != ' ')
         return 0;
-    int64_t s2 = find_near(buf, s1 + 1, e, ' ');
-    if (s2 <= s1 + 1)
-        return 0;
-    int64_t s3 = find_near(buf, s2 + 1, e, ' ');
-    if (s3 <= s2 + 1 || q[0] != s3 + 30)
+    if (s3 - s <= 32) {
+        unsigned spaces = byte_mask(buf, s, s3, ' ');
+        if (s3 - s > 16)
+            spaces |= byte_mask(buf, s + 16, s3, ' ') << 16;
+        if (__builtin_popcount(spaces) != 2)
+            return 0;
+        s1 = s + __builtin_ctz(spaces);
+        s2 = s + __builtin_ctz(spaces & (spaces - 1));
+    } else {
+        s1 = find_near(buf, s, s3, ' ');
+        s2 = s1 < 0 ? -1 : find_near(buf, s1 + 1, s3, ' ');
+        if (s2 < 0 || find_near(buf, s2 + 1, s3, ' ') >= 0)
+            return 0;
+    }
+    if (s1 <= s || s2 <= s1 + 1 || s3 <= s2 + 1)
         return 0;
     if (buf[s3 + 1] != '[' || buf[q[0] - 2] != ']' || buf[q[0] - 1] != ' ')
         return 0;
     if (!clf_time(buf + s3 + 2, &f->ts))
         return 0;
-    /* "METHOD /uri HTTP/x.y": exactly two spaces, no backslash. */
+    /* "METHOD /uri HTTP/x.y": exactly two spaces, no backslash. The protocol is 6 to 8
+     * bytes, so the second space is one of the three before it: the URI is searched once,
+     * for its end ("?" or "#") and for a space or backslash that refuse the line. */
     int64_t req_lo = q[0] + 1, req_hi = q[1];
-    int64_t a1 = find_near(buf, req_lo, req_hi, ' ');
+    unsigned first = byte_mask(buf, req_lo, req_hi, ' ');
+    int64_t a1 = first ? req_lo + __builtin_ctz(first) : find_near(buf, req_lo + 16, req_hi, ' ');
     if (a1 < 0)
         return 0;
-    int64_t a2 = find(buf, a1 + 1, req_hi, ' ');
-    if (a2 < 0 || a2 <= a1 + 1 || find_near(buf, a2 + 1, req_hi, ' ') >= 0 ||
-        (backslash && has(buf, req_lo, req_hi, '\\')))
+    int64_t a2 = -1;
+    for (int64_t p = req_hi - 7; p >= req_hi - 9 && p > a1; p--)
+        if (buf[p] == ' ') {
+            a2 = p;
+            break;
+        }
+    if (a2 <= a1 + 1)
         return 0;
+    int64_t path_hi = find_any(buf, a1 + 1, a2, '?', '#', ' ', '\\');
+    if (path_hi < a2 && (buf[path_hi] == ' ' || buf[path_hi] == '\\'))
+        return 0;
+    if (path_hi < a2 && find_any(buf, path_hi + 1, a2, ' ', '\\', ' ', '\\') < a2)
+        return 0; /* a space or backslash in the query or fragment */
     int64_t method_len = a1 - req_lo;
     if (method_len < 1 || method_len > 20 || buf[a1 + 1] != '/')
         return 0;
@@ -349,8 +398,6 @@ static int plain_line(const uint8_t *buf, int64_t s, int64_t e, const int64_t *q
     for (int64_t p = a2 + 6; p < req_hi; p++)
         if ((buf[p] < '0' || buf[p] > '9') && buf[p] != '.')
             return 0;
-    /* The path ends at the first "?" or "#" of the URI. */
-    int64_t path_hi = find_either(buf, a1 + 1, a2, '?', '#');
     /* " SSS BYTES " */
     int64_t st = q[1] + 1;
     if (q[2] - 1 - (st + 5) < 1) /* room for status and bytes (else _number refuses) */

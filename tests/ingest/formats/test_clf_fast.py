@@ -50,6 +50,9 @@ TRICKY = [
     PLAIN.replace("HTTP/1.1", "HTTP/2"),
     PLAIN.replace('HTTP/1.1"', 'HTTP/1.1 "'),
     PLAIN.replace("?x=1", "#frag"),
+    PLAIN.replace("/v2/library", "/v2/lib\\x41rary"),  # the regexes unescape the request
+    PLAIN.replace("?x=1", "?x=\\x41"),
+    PLAIN.replace("?x=1", "?x 1"),
     PLAIN.replace(" 247 ", " - "),
     PLAIN.replace(" 247 ", " 0247 "),
     PLAIN.replace(" 247 ", " 99999999999999999999 "),
