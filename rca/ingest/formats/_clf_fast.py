@@ -408,7 +408,7 @@ def _parse_compiled(
 
     def strings(k: int, *data: Any) -> pl.Series:
         if mask >> k & 1:  # no views were written: nulls, not whatever the scratch held
-            return pl.repeat(None, taken, dtype=pl.String, eager=True)
+            return _nulls(pl.String(), taken)
         # Views point into the chunk (data buffer 0) or, for unescaped agents, into aux (1).
         # Arrow reads bitmaps from bit 0 of the first byte: rows 0..taken of the column.
         return view_series("", views[k, :taken], [chunk, *data], valid[k])
@@ -442,7 +442,7 @@ def _parse_compiled(
         [
             columns[c].alias(c)
             if c in columns
-            else pl.repeat(None, taken, dtype=t, eager=True).alias(c)
+            else _nulls(t, taken).alias(c)
             for c, t in REQUEST_FIELDS.items()
         ]
         + [pl.Series(KIND, np.full(taken, REQUEST, np.uint8))]
@@ -455,6 +455,11 @@ def _parse_compiled(
         blank=kind[unmatched] == _BLANK,
         routes=route_frame,
     )
+
+
+def _nulls(dtype: pl.DataType, n: int) -> pl.Series:
+    """``n`` nulls of ``dtype``: 5 us, where ``pl.repeat`` (a query) took 100."""
+    return pl.Series("", [None], dtype=dtype).new_from_index(0, n)
 
 
 def _parse_numpy(view: LineBytes, *, timing: bool) -> FastResult:
