@@ -440,9 +440,7 @@ def _parse_compiled(
         columns["upstream"] = strings(_F_UPSTREAM)
     fields = pl.DataFrame(
         [
-            columns[c].alias(c)
-            if c in columns
-            else _nulls(t, taken).alias(c)
+            columns[c].alias(c) if c in columns else _nulls(t, taken).alias(c)
             for c, t in REQUEST_FIELDS.items()
         ]
         + [pl.Series(KIND, np.full(taken, REQUEST, np.uint8))]
