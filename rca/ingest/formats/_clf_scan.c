@@ -349,10 +349,11 @@ static int plain_line(const uint8_t *buf, int64_t s, int64_t e, const int64_t *q
         unsigned spaces = byte_mask(buf, s, s3, ' ');
         if (s3 - s > 16)
             spaces |= byte_mask(buf, s + 16, s3, ' ') << 16;
-        if (__builtin_popcount(spaces) != 2)
+        unsigned rest = spaces & (spaces - 1); /* all but the first */
+        if (!spaces || !rest || (rest & (rest - 1))) /* exactly two (popcount is a call) */
             return 0;
         s1 = s + __builtin_ctz(spaces);
-        s2 = s + __builtin_ctz(spaces & (spaces - 1));
+        s2 = s + __builtin_ctz(rest);
     } else {
         s1 = find_near(buf, s, s3, ' ');
         s2 = s1 < 0 ? -1 : find_near(buf, s1 + 1, s3, ' ');
