@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from rca._errors import ParameterError
-from rca._failure import hung_thresholds, parse_failure, with_failures
+from rca._failure import HungThresholds, hung_thresholds, parse_failure, with_failures
 
 
 def frame() -> pl.DataFrame:
@@ -81,6 +81,33 @@ def test_hung_limits_follow_each_rows_endpoint() -> None:
         "fail_hung",
         "failed",
     ]
+
+
+def test_limits_below_the_floor_still_apply() -> None:
+    # Only requests slower than the lowest limit are looked up; a table made by hand may
+    # hold a limit below the default floor of 2 s.
+    hung = HungThresholds(
+        pl.DataFrame(
+            {
+                "endpoint": ["blob"],
+                "median_s": [0.01],
+                "median_throughput": [None],
+                "limit_s": [0.5],
+            },
+            schema_overrides={"median_throughput": pl.Float64},
+        )
+    )
+    rows = pl.DataFrame(
+        {
+            "status": pl.Series([200, 200, 503], dtype=pl.Int16),
+            "endpoint": ["blob"] * 3,
+            "duration_s": [1.0, 0.1, 1.0],
+            "bytes_sent": [0] * 3,
+            "method": ["GET"] * 3,
+        }
+    )
+    out = with_failures(rows.lazy(), hung=hung).collect()
+    assert out["fail_hung"].to_list() == [True, False, False]
 
 
 def test_user_expression_replaces_default() -> None:
