@@ -149,10 +149,10 @@ def parse_logs(
     columns
         If given, only these request columns get values; the others are null (the frame
         keeps every column of ``rca._schema.REQUESTS``). Every line is still parsed and
-        counted, but what no one reads is never copied out or derived: on 4M nginx lines,
-        parsing the columns the bucketed aggregates read and bucketing took 2.8-2.9 CPU-s
-        and 520 MB, against 4.8-5.3 CPU-s and 1.6 GB with every column (session 10 in
-        benchmarks/RESULTS.md).
+        counted, but what no one reads is never copied out or derived (the nginx scanner
+        does not even look at it): on 4M nginx lines, parsing the columns the bucketed
+        aggregates read and bucketing took 2.8 CPU-s and 510 MB, against 5.3 CPU-s and
+        1.6 GB with every column (session 11 in benchmarks/RESULTS.md).
 
     Raises
     ------
