@@ -6,7 +6,7 @@
  * is checked against the buffers acquired; a view outside them reads as NULL.
  *
  * Also the byte searches and the hash the kernels share, eight bytes at a time (load8,
- * has_byte, find_either, ascii_bytes, seeded_hash): byte loops over paths and agents were
+ * has_byte, ascii_bytes, seeded_hash): byte loops over paths and agents were
  * their hottest lines.
  */
 #ifndef RCA_VIEW_BUFFERS_H
@@ -92,21 +92,6 @@ static inline int has_byte(uint64_t x, uint8_t c)
 {
     uint64_t y = x ^ (ONES * c);
     return ((y - ONES) & ~y & HIGHS) != 0;
-}
-
-/* The first position in [lo, hi) of buf holding byte a or byte b, or hi. */
-static inline int64_t find_either(const uint8_t *buf, int64_t lo, int64_t hi, uint8_t a, uint8_t b)
-{
-    int64_t p = lo;
-    for (; p + 8 <= hi; p += 8) {
-        uint64_t x = load8(buf + p);
-        if (has_byte(x, a) || has_byte(x, b))
-            break;
-    }
-    for (; p < hi; p++)
-        if (buf[p] == a || buf[p] == b)
-            return p;
-    return hi;
 }
 
 /* Whether the n bytes at s are all ASCII, reading 8 at a time: a byte loop was a third of

@@ -338,7 +338,7 @@ static int is_http(const uint8_t *p)
 /* One line [s, e) whose quotes q[0..nq) are known (nq is 6 or 8): is it plain, and its
  * fields (the checks of _clf_fast.parse_fast, in the same order). */
 static int plain_line(const uint8_t *buf, int64_t s, int64_t e, const int64_t *q, int nq,
-                      int backslash, int timing, Fields *f)
+                      int timing, Fields *f)
 {
     /* ADDR IDENT USER [time] ": the time is 28 bytes, so the third space is 30 before the
      * first quote, and the first two lie before it (one mask when within 32 bytes). */
@@ -653,7 +653,7 @@ static PyObject *scan(PyObject *self, PyObject *args, PyObject *kwargs)
             continue;
         }
         Fields f;
-        if ((nq != 6 && nq != 8) || escaped || !plain_line(buf, s, e, q, nq, backslash, timing, &f)) {
+        if ((nq != 6 && nq != 8) || escaped || !plain_line(buf, s, e, q, nq, timing, &f)) {
             kind[i] = TO_REGEX;
             continue;
         }

@@ -110,18 +110,15 @@ class _Layout:
         view = chunk.bytes_view
         if len(view.starts) < _FAST_MIN_LINES:
             return self._parse_regex(chunk.lines)
-        keep = state.keep
-        if keep is None:
-            return self._parse_bytes(view, chunk.take, lambda: chunk.lines, routes=True)
         # Strings nobody reads (not kept, not read by derive) are left out by the scanner:
         # the agent's unescape and the views of address and upstream were a fifth of it.
-        read = keep | sources(keep)
+        read = None if state.keep is None else state.keep | sources(state.keep)
         return self._parse_bytes(
             view,
             chunk.take,
             lambda: chunk.lines,
-            routes=bool(keep.intersection(ROUTE_FIELDS)),
-            skip=[c for c in STRING_COLUMNS if c not in read],
+            routes=read is None or bool(read.intersection(ROUTE_FIELDS)),
+            skip=[] if read is None else [c for c in STRING_COLUMNS if c not in read],
         )
 
     def _parse_bytes(
